@@ -1,0 +1,7 @@
+//! Strata's domain layer (layer 1): connections to PostgreSQL, embedded or by URL, and the
+//! deterministic synthetic store every demo and benchmark uses.
+
+pub mod db;
+pub mod seed;
+
+pub use db::{Database, DbConfig, DbError, Engine};

@@ -1,0 +1,28 @@
+//! One module per command; each returns the process exit code.
+
+mod demo;
+mod schema;
+mod seed;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use strata_domain::{Database, DbConfig};
+
+use crate::cli::{Cli, Command, GlobalOpts};
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&cli.global, args).await,
+        Command::Schema(cmd) => schema::run(&cli.global, cmd).await,
+        Command::Seed(args) => seed::run(&cli.global, args).await,
+    }
+}
+
+/// Connect to `--database-url`, or start the embedded engine under `--data-dir`.
+pub async fn connect(global: &GlobalOpts) -> Result<Database> {
+    let config = DbConfig::new(global.database_url.clone(), &global.data_dir);
+    let db = Database::connect(&config).await?;
+    tracing::info!(target = db.target(), "connected");
+    Ok(db)
+}
