@@ -21,8 +21,8 @@ CREATE TABLE store (
     update_ts                  TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT store_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX store_labels_idx ON store USING gin (labels);
@@ -51,8 +51,8 @@ CREATE TABLE store_currency (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT store_currency_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT store_currency_store_currency_key UNIQUE (store_uid, currency_code)
 );
@@ -76,8 +76,8 @@ CREATE TABLE sales_channel (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT sales_channel_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX sales_channel_labels_idx ON sales_channel USING gin (labels);

@@ -39,8 +39,8 @@ CREATE TABLE product (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'proposed', 'published', 'rejected', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'proposed', 'published', 'rejected', 'archived'), false)
     ),
     CONSTRAINT product_handle_key UNIQUE (handle)
 );
@@ -103,8 +103,8 @@ CREATE TABLE product_variant (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_variant_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX product_variant_labels_idx ON product_variant USING gin (labels);
@@ -145,8 +145,8 @@ CREATE TABLE product_option (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_option_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT product_option_product_title_key UNIQUE (product_uid, title)
 );
@@ -168,8 +168,8 @@ CREATE TABLE product_option_value (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_option_value_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT product_option_value_option_value_key UNIQUE (option_uid, value)
 );
@@ -191,8 +191,8 @@ CREATE TABLE product_variant_option (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_variant_option_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT product_variant_option_variant_value_key UNIQUE (variant_uid, option_value_uid)
 );
@@ -220,8 +220,8 @@ CREATE TABLE product_category (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_category_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive', 'archived'), false)
     ),
     CONSTRAINT product_category_handle_key UNIQUE (handle)
 );
@@ -251,8 +251,8 @@ CREATE TABLE product_tag (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_tag_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT product_tag_category_tag_key UNIQUE (category_name, tag_name)
 );
@@ -278,8 +278,8 @@ CREATE TABLE product_image (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_image_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX product_image_labels_idx ON product_image USING gin (labels);
@@ -303,8 +303,8 @@ CREATE TABLE product_collection (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_collection_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT product_collection_handle_key UNIQUE (handle)
 );
@@ -327,8 +327,8 @@ CREATE TABLE product_type (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_type_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT product_type_value_key UNIQUE (value)
 );

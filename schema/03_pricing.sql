@@ -15,8 +15,8 @@ CREATE TABLE price_set (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT price_set_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX price_set_labels_idx ON price_set USING gin (labels);
@@ -43,8 +43,8 @@ CREATE TABLE price (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT price_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX price_labels_idx ON price USING gin (labels);
@@ -79,8 +79,8 @@ CREATE TABLE price_list (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT price_list_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'active', 'archived'), false)
     )
 );
 CREATE INDEX price_list_labels_idx ON price_list USING gin (labels);
@@ -110,8 +110,8 @@ CREATE TABLE price_rule (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT price_rule_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX price_rule_labels_idx ON price_rule USING gin (labels);

@@ -24,8 +24,8 @@ CREATE TABLE stock_location (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT stock_location_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX stock_location_labels_idx ON stock_location USING gin (labels);
@@ -65,8 +65,8 @@ CREATE TABLE inventory_item (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT inventory_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX inventory_item_labels_idx ON inventory_item USING gin (labels);
@@ -102,8 +102,8 @@ CREATE TABLE inventory_level (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT inventory_level_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT inventory_level_item_location_key UNIQUE (inventory_item_uid, location_uid)
 );
@@ -135,8 +135,8 @@ CREATE TABLE reservation_item (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT reservation_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'released', 'consumed')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'released', 'consumed'), false)
     )
 );
 CREATE INDEX reservation_item_labels_idx ON reservation_item USING gin (labels);

@@ -21,8 +21,8 @@ CREATE TABLE customer (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT customer_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX customer_labels_idx ON customer USING gin (labels);
@@ -65,8 +65,8 @@ CREATE TABLE customer_address (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT customer_address_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX customer_address_labels_idx ON customer_address USING gin (labels);
@@ -100,8 +100,8 @@ CREATE TABLE customer_group (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT customer_group_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT customer_group_name_key UNIQUE (name)
 );

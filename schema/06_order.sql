@@ -46,8 +46,8 @@ CREATE TABLE order_header (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_header_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'pending', 'requires_action', 'completed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'pending', 'requires_action', 'completed', 'canceled', 'archived'), false)
     ),
     CONSTRAINT order_header_order_number_key UNIQUE (store_uid, order_number),
     CONSTRAINT order_header_display_id_key UNIQUE (store_uid, display_id)
@@ -132,8 +132,8 @@ CREATE TABLE order_line_item (
     update_ts                  TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_line_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'canceled', 'archived'), false)
     )
 );
 CREATE INDEX order_line_item_labels_idx ON order_line_item USING gin (labels);
@@ -193,8 +193,8 @@ CREATE TABLE order_line_item_tax_line (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_line_item_tax_line_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX order_line_item_tax_line_labels_idx ON order_line_item_tax_line USING gin (labels);
@@ -227,8 +227,8 @@ CREATE TABLE order_line_item_adjustment (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_line_item_adjustment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX order_line_item_adjustment_labels_idx ON order_line_item_adjustment USING gin (labels);
@@ -263,8 +263,8 @@ CREATE TABLE order_shipping_method (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_shipping_method_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'canceled', 'archived'), false)
     )
 );
 CREATE INDEX order_shipping_method_labels_idx ON order_shipping_method USING gin (labels);
@@ -300,8 +300,8 @@ CREATE TABLE order_shipping_method_tax_line (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_shipping_method_tax_line_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX order_shipping_method_tax_line_labels_idx ON order_shipping_method_tax_line USING gin (labels);
@@ -334,8 +334,8 @@ CREATE TABLE order_shipping_method_adjustment (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_shipping_method_adjustment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX order_shipping_method_adjustment_labels_idx ON order_shipping_method_adjustment USING gin (labels);
@@ -362,8 +362,8 @@ CREATE TABLE order_summary (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_summary_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('current', 'superseded', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('current', 'superseded', 'archived'), false)
     ),
     CONSTRAINT order_summary_order_version_key UNIQUE (order_uid, version)
 );
@@ -400,8 +400,8 @@ CREATE TABLE order_change (
     update_ts              TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_change_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'requested', 'confirmed', 'declined', 'canceled')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'requested', 'confirmed', 'declined', 'canceled'), false)
     )
 );
 CREATE INDEX order_change_labels_idx ON order_change USING gin (labels);
@@ -451,8 +451,8 @@ CREATE TABLE order_change_action (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_change_action_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'applied', 'discarded')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'applied', 'discarded'), false)
     )
 );
 CREATE INDEX order_change_action_labels_idx ON order_change_action USING gin (labels);
@@ -491,8 +491,8 @@ CREATE TABLE order_transaction (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_transaction_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('recorded', 'voided')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('recorded', 'voided'), false)
     )
 );
 CREATE INDEX order_transaction_labels_idx ON order_transaction USING gin (labels);
@@ -532,8 +532,8 @@ CREATE TABLE order_address (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_address_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT order_address_order_role_key UNIQUE (order_uid, address_role)
 );

@@ -23,8 +23,8 @@ CREATE TABLE cart (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT cart_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'completed', 'abandoned', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'completed', 'abandoned', 'archived'), false)
     )
 );
 CREATE INDEX cart_labels_idx ON cart USING gin (labels);
@@ -79,8 +79,8 @@ CREATE TABLE cart_line_item (
     update_ts                  TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT cart_line_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX cart_line_item_labels_idx ON cart_line_item USING gin (labels);
@@ -128,8 +128,8 @@ CREATE TABLE cart_line_item_tax_line (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT cart_line_item_tax_line_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX cart_line_item_tax_line_labels_idx ON cart_line_item_tax_line USING gin (labels);
@@ -161,8 +161,8 @@ CREATE TABLE cart_line_item_adjustment (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT cart_line_item_adjustment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX cart_line_item_adjustment_labels_idx ON cart_line_item_adjustment USING gin (labels);
@@ -194,8 +194,8 @@ CREATE TABLE cart_shipping_method (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT cart_shipping_method_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX cart_shipping_method_labels_idx ON cart_shipping_method USING gin (labels);

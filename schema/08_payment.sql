@@ -25,8 +25,8 @@ CREATE TABLE payment_collection (
     update_ts              TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payment_collection_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('not_paid', 'awaiting', 'partially_authorized', 'authorized', 'completed', 'failed', 'canceled')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('not_paid', 'awaiting', 'partially_authorized', 'authorized', 'completed', 'failed', 'canceled'), false)
     )
 );
 CREATE INDEX payment_collection_labels_idx ON payment_collection USING gin (labels);
@@ -57,8 +57,8 @@ CREATE TABLE payment_session (
     update_ts               TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payment_session_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'requires_more', 'authorized', 'captured', 'error', 'canceled')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'requires_more', 'authorized', 'captured', 'error', 'canceled'), false)
     )
 );
 CREATE INDEX payment_session_labels_idx ON payment_session USING gin (labels);
@@ -93,8 +93,8 @@ CREATE TABLE payment (
     update_ts               TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('authorized', 'partially_captured', 'captured', 'partially_refunded', 'refunded', 'canceled')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('authorized', 'partially_captured', 'captured', 'partially_refunded', 'refunded', 'canceled'), false)
     ),
     CONSTRAINT payment_payment_session_key UNIQUE (payment_session_uid)
 );
@@ -127,8 +127,8 @@ CREATE TABLE payment_capture (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payment_capture_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('recorded', 'voided')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('recorded', 'voided'), false)
     )
 );
 CREATE INDEX payment_capture_labels_idx ON payment_capture USING gin (labels);
@@ -156,8 +156,8 @@ CREATE TABLE payment_refund (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payment_refund_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('recorded', 'voided')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('recorded', 'voided'), false)
     )
 );
 CREATE INDEX payment_refund_labels_idx ON payment_refund USING gin (labels);
@@ -184,8 +184,8 @@ CREATE TABLE payment_provider (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payment_provider_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT payment_provider_code_key UNIQUE (code)
 );

@@ -20,8 +20,8 @@ CREATE TABLE fulfillment_provider (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT fulfillment_provider_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('enabled', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('enabled', 'disabled', 'archived'), false)
     ),
     CONSTRAINT fulfillment_provider_provider_key_key UNIQUE (provider_key)
 );
@@ -43,8 +43,8 @@ CREATE TABLE fulfillment_set (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT fulfillment_set_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT fulfillment_set_name_key UNIQUE (name)
 );
@@ -66,8 +66,8 @@ CREATE TABLE service_zone (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT service_zone_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT service_zone_name_key UNIQUE (name)
 );
@@ -94,8 +94,8 @@ CREATE TABLE geo_zone (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT geo_zone_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT geo_zone_province_required_check CHECK (zone_type = 'country' OR province_code IS NOT NULL),
     CONSTRAINT geo_zone_city_required_check CHECK (zone_type NOT IN ('city', 'zip') OR city IS NOT NULL),
@@ -125,8 +125,8 @@ CREATE TABLE shipping_profile (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT shipping_profile_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT shipping_profile_name_key UNIQUE (name)
 );
@@ -156,8 +156,8 @@ CREATE TABLE shipping_option (
     update_ts               TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT shipping_option_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'disabled', 'archived'), false)
     )
 );
 CREATE INDEX shipping_option_labels_idx ON shipping_option USING gin (labels);
@@ -199,8 +199,8 @@ CREATE TABLE fulfillment (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT fulfillment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'packed', 'shipped', 'delivered', 'failed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'packed', 'shipped', 'delivered', 'failed', 'canceled', 'archived'), false)
     )
 );
 CREATE INDEX fulfillment_labels_idx ON fulfillment USING gin (labels);
@@ -241,8 +241,8 @@ CREATE TABLE fulfillment_item (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT fulfillment_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX fulfillment_item_labels_idx ON fulfillment_item USING gin (labels);
@@ -274,8 +274,8 @@ CREATE TABLE fulfillment_label (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT fulfillment_label_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'voided', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'voided', 'archived'), false)
     )
 );
 CREATE INDEX fulfillment_label_labels_idx ON fulfillment_label USING gin (labels);
@@ -303,8 +303,8 @@ CREATE TABLE fulfillment_daily_summary (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT fulfillment_daily_summary_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('open', 'closed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('open', 'closed', 'archived'), false)
     ),
     CONSTRAINT fulfillment_daily_summary_counts_check CHECK (successful_count + failed_count <= total_count),
     CONSTRAINT fulfillment_daily_summary_summary_day_key UNIQUE (summary_day, stock_location_uid)

@@ -21,8 +21,8 @@ CREATE TABLE promotion (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT promotion_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'active', 'inactive', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'active', 'inactive', 'archived'), false)
     ),
     CONSTRAINT promotion_code_key UNIQUE (code)
 );
@@ -55,8 +55,8 @@ CREATE TABLE promotion_rule (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT promotion_rule_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX promotion_rule_labels_idx ON promotion_rule USING gin (labels);
@@ -90,8 +90,8 @@ CREATE TABLE application_method (
     update_ts               TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT application_method_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT application_method_percentage_check CHECK (application_type <> 'percentage' OR value <= 100),
     CONSTRAINT application_method_fixed_currency_check CHECK (application_type <> 'fixed' OR currency_code IS NOT NULL),
@@ -126,8 +126,8 @@ CREATE TABLE campaign (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT campaign_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'paused', 'ended', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'paused', 'ended', 'archived'), false)
     ),
     CONSTRAINT campaign_window_check CHECK (ends_ts > starts_ts),
     CONSTRAINT campaign_campaign_identifier_key UNIQUE (campaign_identifier)
@@ -158,8 +158,8 @@ CREATE TABLE campaign_budget (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT campaign_budget_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'exhausted', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'exhausted', 'archived'), false)
     ),
     CONSTRAINT campaign_budget_spend_currency_check CHECK (budget_type <> 'spend' OR currency_code IS NOT NULL),
     CONSTRAINT campaign_budget_campaign_uid_key UNIQUE (campaign_uid)

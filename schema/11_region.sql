@@ -16,8 +16,8 @@ CREATE TABLE region (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT region_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX region_labels_idx ON region USING gin (labels);
@@ -45,8 +45,8 @@ CREATE TABLE region_country (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT region_country_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT region_country_iso_2_key UNIQUE (iso_2)
 );
@@ -78,8 +78,8 @@ CREATE TABLE currency (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT currency_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT currency_code_key UNIQUE (code)
 );

@@ -15,8 +15,8 @@ CREATE TABLE tax_provider (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT tax_provider_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('enabled', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('enabled', 'disabled', 'archived'), false)
     ),
     CONSTRAINT tax_provider_provider_key_key UNIQUE (provider_key)
 );
@@ -40,8 +40,8 @@ CREATE TABLE tax_region (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT tax_region_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT tax_region_country_code_key UNIQUE NULLS NOT DISTINCT (country_code, province_code)
 );
@@ -71,8 +71,8 @@ CREATE TABLE tax_rate (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT tax_rate_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX tax_rate_labels_idx ON tax_rate USING gin (labels);
@@ -101,8 +101,8 @@ CREATE TABLE tax_rate_rule (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT tax_rate_rule_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT tax_rate_rule_one_target_check CHECK (num_nonnulls(product_uid, product_type_uid, shipping_option_uid) = 1),
     CONSTRAINT tax_rate_rule_product_uid_key UNIQUE (product_uid, tax_rate_uid),

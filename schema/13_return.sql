@@ -27,8 +27,8 @@ CREATE TABLE return_request (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT return_request_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('requested', 'partially_received', 'received', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('requested', 'partially_received', 'received', 'canceled', 'archived'), false)
     ),
     CONSTRAINT return_request_display_id_key UNIQUE (display_id)
 );
@@ -69,8 +69,8 @@ CREATE TABLE return_item (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT return_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT return_item_received_total_check CHECK (received_quantity + damaged_quantity <= quantity)
 );
@@ -102,8 +102,8 @@ CREATE TABLE return_reason (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT return_reason_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT return_reason_value_key UNIQUE (value)
 );
@@ -135,8 +135,8 @@ CREATE TABLE order_claim (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_claim_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('requested', 'completed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('requested', 'completed', 'canceled', 'archived'), false)
     ),
     CONSTRAINT order_claim_display_id_key UNIQUE (display_id)
 );
@@ -173,8 +173,8 @@ CREATE TABLE order_exchange (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT order_exchange_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('requested', 'completed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('requested', 'completed', 'canceled', 'archived'), false)
     ),
     CONSTRAINT order_exchange_display_id_key UNIQUE (display_id)
 );

@@ -16,8 +16,8 @@ CREATE TABLE link_product_sales_channel (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_product_sales_channel_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_product_sales_channel_pair_key UNIQUE (product_uid, sales_channel_uid)
 );
@@ -40,8 +40,8 @@ CREATE TABLE link_product_variant_price_set (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_product_variant_price_set_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_product_variant_price_set_pair_key UNIQUE (product_variant_uid, price_set_uid)
 );
@@ -65,8 +65,8 @@ CREATE TABLE link_product_variant_inventory_item (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_product_variant_inventory_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_product_variant_inventory_item_pair_key UNIQUE (product_variant_uid, inventory_item_uid)
 );
@@ -90,8 +90,8 @@ CREATE TABLE link_product_shipping_profile (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_product_shipping_profile_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_product_shipping_profile_pair_key UNIQUE (product_uid, shipping_profile_uid)
 );
@@ -116,8 +116,8 @@ CREATE TABLE link_product_macrodata_artifact (
     update_ts              TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_product_macrodata_artifact_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_product_macrodata_artifact_pair_key UNIQUE (product_uid, macrodata_artifact_uid)
 );
@@ -142,8 +142,8 @@ CREATE TABLE link_product_publication (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_product_publication_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_product_publication_pair_key UNIQUE (product_uid, publication_uid)
 );
@@ -166,8 +166,8 @@ CREATE TABLE link_cart_promotion (
     update_ts     TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_cart_promotion_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_cart_promotion_pair_key UNIQUE (cart_uid, promotion_uid)
 );
@@ -190,8 +190,8 @@ CREATE TABLE link_cart_payment_collection (
     update_ts              TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_cart_payment_collection_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_cart_payment_collection_pair_key UNIQUE (cart_uid, payment_collection_uid)
 );
@@ -214,8 +214,8 @@ CREATE TABLE link_order_promotion (
     update_ts     TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_order_promotion_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_order_promotion_pair_key UNIQUE (order_uid, promotion_uid)
 );
@@ -238,8 +238,8 @@ CREATE TABLE link_order_payment_collection (
     update_ts              TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_order_payment_collection_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_order_payment_collection_pair_key UNIQUE (order_uid, payment_collection_uid)
 );
@@ -262,8 +262,8 @@ CREATE TABLE link_order_fulfillment (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_order_fulfillment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_order_fulfillment_pair_key UNIQUE (order_uid, fulfillment_uid)
 );
@@ -286,8 +286,8 @@ CREATE TABLE link_order_cart (
     update_ts   TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_order_cart_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_order_cart_pair_key UNIQUE (order_uid, cart_uid)
 );
@@ -310,8 +310,8 @@ CREATE TABLE link_customer_customer_group (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_customer_customer_group_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_customer_customer_group_pair_key UNIQUE (customer_uid, customer_group_uid)
 );
@@ -334,8 +334,8 @@ CREATE TABLE link_region_payment_provider (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_region_payment_provider_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_region_payment_provider_pair_key UNIQUE (region_uid, payment_provider_uid)
 );
@@ -358,8 +358,8 @@ CREATE TABLE link_sales_channel_stock_location (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_sales_channel_stock_location_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_sales_channel_stock_location_pair_key UNIQUE (sales_channel_uid, stock_location_uid)
 );
@@ -382,8 +382,8 @@ CREATE TABLE link_shipping_option_price_set (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_shipping_option_price_set_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_shipping_option_price_set_pair_key UNIQUE (shipping_option_uid, price_set_uid)
 );
@@ -406,8 +406,8 @@ CREATE TABLE link_stock_location_fulfillment_set (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_stock_location_fulfillment_set_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_stock_location_fulfillment_set_pair_key UNIQUE (stock_location_uid, fulfillment_set_uid)
 );
@@ -430,8 +430,8 @@ CREATE TABLE link_stock_location_fulfillment_provider (
     update_ts                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_stock_location_fulfillment_provider_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_stock_location_fulfillment_provider_pair_key UNIQUE (stock_location_uid, fulfillment_provider_uid)
 );
@@ -454,8 +454,8 @@ CREATE TABLE link_return_request_fulfillment (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_return_request_fulfillment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_return_request_fulfillment_pair_key UNIQUE (return_request_uid, fulfillment_uid)
 );
@@ -479,8 +479,8 @@ CREATE TABLE link_order_referral (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_order_referral_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_order_referral_pair_key UNIQUE (order_uid, referral_uid)
 );
@@ -504,8 +504,8 @@ CREATE TABLE link_publisher_product (
     update_ts     TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_publisher_product_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_publisher_product_pair_key UNIQUE (publisher_uid, product_uid)
 );
@@ -528,8 +528,8 @@ CREATE TABLE link_customer_membership (
     update_ts      TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_customer_membership_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_customer_membership_pair_key UNIQUE (customer_uid, membership_uid)
 );
@@ -552,8 +552,8 @@ CREATE TABLE link_invoice_order (
     update_ts   TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_invoice_order_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_invoice_order_pair_key UNIQUE (invoice_uid, order_uid)
 );
@@ -576,8 +576,8 @@ CREATE TABLE link_principal_publisher (
     update_ts     TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_principal_publisher_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_principal_publisher_pair_key UNIQUE (principal_uid, publisher_uid)
 );

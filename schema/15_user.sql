@@ -17,8 +17,8 @@ CREATE TABLE user_account (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT user_account_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'disabled', 'archived'), false)
     ),
     CONSTRAINT user_account_email_key UNIQUE (email)
 );
@@ -47,8 +47,8 @@ CREATE TABLE invite (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT invite_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'accepted', 'expired', 'revoked', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'accepted', 'expired', 'revoked', 'archived'), false)
     ),
     CONSTRAINT invite_token_hash_key UNIQUE (token_hash)
 );
@@ -88,8 +88,8 @@ CREATE TABLE notification (
     update_ts                   TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT notification_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'sent', 'failed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'sent', 'failed', 'archived'), false)
     ),
     CONSTRAINT notification_one_receiver_check CHECK (num_nonnulls(customer_uid, user_uid) <= 1),
     CONSTRAINT notification_idempotency_key_key UNIQUE (idempotency_key)

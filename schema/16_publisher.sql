@@ -25,8 +25,8 @@ CREATE TABLE publisher (
     update_ts                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT publisher_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('applied', 'active', 'suspended', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('applied', 'active', 'suspended', 'archived'), false)
     ),
     CONSTRAINT publisher_handle_key UNIQUE (handle)
 );
@@ -61,8 +61,8 @@ CREATE TABLE publisher_payout_method (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT publisher_payout_method_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending_verification', 'active', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending_verification', 'active', 'disabled', 'archived'), false)
     )
 );
 CREATE INDEX publisher_payout_method_labels_idx ON publisher_payout_method USING gin (labels);
@@ -97,8 +97,8 @@ CREATE TABLE publisher_contract (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT publisher_contract_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'sent', 'active', 'expired', 'terminated', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'sent', 'active', 'expired', 'terminated', 'archived'), false)
     ),
     CONSTRAINT publisher_contract_term_check CHECK (ends_ts IS NULL OR ends_ts > starts_ts),
     CONSTRAINT publisher_contract_contract_number_key UNIQUE (contract_number)
@@ -135,8 +135,8 @@ CREATE TABLE ad_server (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ad_server_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('provisioning', 'active', 'degraded', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('provisioning', 'active', 'degraded', 'disabled', 'archived'), false)
     ),
     CONSTRAINT ad_server_name_key UNIQUE (name)
 );
@@ -171,8 +171,8 @@ CREATE TABLE ad_campaign (
     update_ts               TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ad_campaign_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'scheduled', 'running', 'paused', 'completed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'scheduled', 'running', 'paused', 'completed', 'archived'), false)
     ),
     CONSTRAINT ad_campaign_flight_check CHECK (ends_ts IS NULL OR starts_ts IS NULL OR ends_ts > starts_ts)
 );
@@ -212,8 +212,8 @@ CREATE TABLE ad_creative (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ad_creative_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'in_review', 'approved', 'rejected', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'in_review', 'approved', 'rejected', 'archived'), false)
     )
 );
 CREATE INDEX ad_creative_labels_idx ON ad_creative USING gin (labels);
@@ -250,8 +250,8 @@ CREATE TABLE ad_placement (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ad_placement_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'active', 'paused', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'active', 'paused', 'archived'), false)
     )
 );
 CREATE INDEX ad_placement_labels_idx ON ad_placement USING gin (labels);
@@ -286,8 +286,8 @@ CREATE TABLE publication (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT publication_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'scheduled', 'published', 'removed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'scheduled', 'published', 'removed', 'archived'), false)
     )
 );
 CREATE INDEX publication_labels_idx ON publication USING gin (labels);
@@ -320,8 +320,8 @@ CREATE TABLE telemetry_source (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT telemetry_source_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'disabled', 'revoked', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'disabled', 'revoked', 'archived'), false)
     )
 );
 CREATE INDEX telemetry_source_labels_idx ON telemetry_source USING gin (labels);
@@ -354,8 +354,8 @@ CREATE TABLE referral_link (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT referral_link_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'paused', 'expired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'paused', 'expired', 'archived'), false)
     ),
     CONSTRAINT referral_link_code_key UNIQUE (code)
 );
@@ -394,8 +394,8 @@ CREATE TABLE referral (
     update_ts               TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT referral_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('open', 'converted', 'expired', 'rejected', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('open', 'converted', 'expired', 'rejected', 'archived'), false)
     )
 );
 CREATE INDEX referral_labels_idx ON referral USING gin (labels);
@@ -437,8 +437,8 @@ CREATE TABLE conversion (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT conversion_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'confirmed', 'rejected', 'reversed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'confirmed', 'rejected', 'reversed', 'archived'), false)
     ),
     CONSTRAINT conversion_sale_order_check CHECK (conversion_type <> 'sale' OR order_uid IS NOT NULL)
 );
@@ -483,8 +483,8 @@ CREATE TABLE commission_rule (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT commission_rule_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'active', 'retired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'active', 'retired', 'archived'), false)
     ),
     CONSTRAINT commission_rule_amount_check CHECK (num_nonnulls(rate, flat_amount) >= 1),
     CONSTRAINT commission_rule_validity_check CHECK (ends_ts IS NULL OR ends_ts > starts_ts)
@@ -524,8 +524,8 @@ CREATE TABLE commission (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT commission_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'approved', 'paid', 'reversed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'approved', 'paid', 'reversed', 'archived'), false)
     )
 );
 CREATE INDEX commission_labels_idx ON commission USING gin (labels);
@@ -558,8 +558,8 @@ CREATE TABLE commission_payout (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT commission_payout_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('allocated', 'settled', 'reversed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('allocated', 'settled', 'reversed', 'archived'), false)
     ),
     CONSTRAINT commission_payout_commission_uid_payout_uid_key UNIQUE (commission_uid, payout_uid)
 );

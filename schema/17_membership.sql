@@ -24,8 +24,8 @@ CREATE TABLE membership_plan (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT membership_plan_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'active', 'retired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'active', 'retired', 'archived'), false)
     ),
     CONSTRAINT membership_plan_code_key UNIQUE (code)
 );
@@ -59,8 +59,8 @@ CREATE TABLE membership_tier (
     update_ts             TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT membership_tier_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'retired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'retired', 'archived'), false)
     ),
     CONSTRAINT membership_tier_name_key UNIQUE (name),
     CONSTRAINT membership_tier_tier_rank_key UNIQUE (tier_rank)
@@ -93,8 +93,8 @@ CREATE TABLE membership (
     update_ts                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT membership_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('trialing', 'active', 'past_due', 'paused', 'canceled', 'expired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('trialing', 'active', 'past_due', 'paused', 'canceled', 'expired', 'archived'), false)
     ),
     CONSTRAINT membership_period_check CHECK (current_period_end_ts > current_period_start_ts)
 );
@@ -135,8 +135,8 @@ CREATE TABLE membership_benefit (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT membership_benefit_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'retired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'retired', 'archived'), false)
     )
 );
 CREATE INDEX membership_benefit_labels_idx ON membership_benefit USING gin (labels);
@@ -175,8 +175,8 @@ CREATE TABLE membership_renewal (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT membership_renewal_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('scheduled', 'pending', 'succeeded', 'failed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('scheduled', 'pending', 'succeeded', 'failed', 'canceled', 'archived'), false)
     ),
     CONSTRAINT membership_renewal_period_check CHECK (period_end_ts > period_start_ts),
     CONSTRAINT membership_renewal_membership_uid_period_start_ts_key UNIQUE (membership_uid, period_start_ts)

@@ -23,8 +23,8 @@ CREATE TABLE ledger_account (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ledger_account_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'frozen', 'closed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'frozen', 'closed', 'archived'), false)
     ),
     CONSTRAINT ledger_account_code_key UNIQUE (code)
 );
@@ -68,8 +68,8 @@ CREATE TABLE ledger_journal (
     update_ts                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ledger_journal_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'posted', 'reversed', 'void')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'posted', 'reversed', 'void'), false)
     ),
     CONSTRAINT ledger_journal_journal_number_key UNIQUE (journal_number)
 );
@@ -122,8 +122,8 @@ CREATE TABLE ledger_entry (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ledger_entry_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'posted', 'void')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'posted', 'void'), false)
     ),
     CONSTRAINT ledger_entry_journal_uid_line_number_key UNIQUE (journal_uid, line_number)
 );
@@ -158,8 +158,8 @@ CREATE TABLE ledger_balance_snapshot (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT ledger_balance_snapshot_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('computed', 'stale', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('computed', 'stale', 'archived'), false)
     ),
     CONSTRAINT ledger_balance_snapshot_account_uid_as_of_day_key UNIQUE (account_uid, as_of_day)
 );

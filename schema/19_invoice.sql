@@ -32,8 +32,8 @@ CREATE TABLE invoice (
     update_ts              TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT invoice_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'open', 'paid', 'void', 'uncollectible', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'open', 'paid', 'void', 'uncollectible', 'archived'), false)
     ),
     CONSTRAINT invoice_bill_to_check CHECK (num_nonnulls(bill_to_publisher_uid, bill_to_customer_uid) = 1),
     CONSTRAINT invoice_invoice_number_key UNIQUE (invoice_number)
@@ -82,8 +82,8 @@ CREATE TABLE invoice_line (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT invoice_line_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'removed')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'removed'), false)
     ),
     CONSTRAINT invoice_line_invoice_uid_line_number_key UNIQUE (invoice_uid, line_number)
 );
@@ -120,8 +120,8 @@ CREATE TABLE invoice_tax_line (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT invoice_tax_line_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'removed')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'removed'), false)
     )
 );
 CREATE INDEX invoice_tax_line_labels_idx ON invoice_tax_line USING gin (labels);
@@ -157,8 +157,8 @@ CREATE TABLE invoice_payment (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT invoice_payment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'succeeded', 'failed', 'refunded', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'succeeded', 'failed', 'refunded', 'archived'), false)
     ),
     CONSTRAINT invoice_payment_source_check CHECK (num_nonnulls(payment_uid, payout_uid, credit_note_uid) <= 1)
 );
@@ -198,8 +198,8 @@ CREATE TABLE credit_note (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT credit_note_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'issued', 'void', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'issued', 'void', 'archived'), false)
     ),
     CONSTRAINT credit_note_credit_note_number_key UNIQUE (credit_note_number)
 );

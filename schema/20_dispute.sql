@@ -25,8 +25,8 @@ CREATE TABLE dispute (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT dispute_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('needs_response', 'under_review', 'closed', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('needs_response', 'under_review', 'closed', 'archived'), false)
     )
 );
 CREATE INDEX dispute_labels_idx ON dispute USING gin (labels);
@@ -68,8 +68,8 @@ CREATE TABLE dispute_evidence (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT dispute_evidence_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'submitted', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'submitted', 'archived'), false)
     )
 );
 CREATE INDEX dispute_evidence_labels_idx ON dispute_evidence USING gin (labels);
@@ -99,8 +99,8 @@ CREATE TABLE dispute_message (
     update_ts             TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT dispute_message_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'sent', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'sent', 'archived'), false)
     )
 );
 CREATE INDEX dispute_message_labels_idx ON dispute_message USING gin (labels);
@@ -134,8 +134,8 @@ CREATE TABLE chargeback (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT chargeback_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('debited', 'reinstated', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('debited', 'reinstated', 'archived'), false)
     )
 );
 CREATE INDEX chargeback_labels_idx ON chargeback USING gin (labels);

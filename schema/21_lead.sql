@@ -16,8 +16,8 @@ CREATE TABLE lead_source (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT lead_source_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT lead_source_name_key UNIQUE (name)
 );
@@ -51,8 +51,8 @@ CREATE TABLE lead (
     update_ts                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT lead_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('new', 'contacted', 'qualified', 'converted', 'disqualified', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('new', 'contacted', 'qualified', 'converted', 'disqualified', 'archived'), false)
     )
 );
 CREATE INDEX lead_labels_idx ON lead USING gin (labels);
@@ -95,8 +95,8 @@ CREATE TABLE lead_activity (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT lead_activity_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('scheduled', 'completed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('scheduled', 'completed', 'canceled', 'archived'), false)
     )
 );
 CREATE INDEX lead_activity_labels_idx ON lead_activity USING gin (labels);
@@ -127,8 +127,8 @@ CREATE TABLE lead_assignment (
     update_ts             TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT lead_assignment_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'ended', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'ended', 'archived'), false)
     )
 );
 CREATE INDEX lead_assignment_labels_idx ON lead_assignment USING gin (labels);

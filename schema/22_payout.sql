@@ -22,8 +22,8 @@ CREATE TABLE payout_schedule (
     update_ts          TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payout_schedule_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'paused', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'paused', 'archived'), false)
     ),
     CONSTRAINT payout_schedule_publisher_uid_currency_code_key UNIQUE (publisher_uid, currency_code)
 );
@@ -60,8 +60,8 @@ CREATE TABLE payout_batch (
     update_ts             TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payout_batch_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'approved', 'processing', 'completed', 'failed', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'approved', 'processing', 'completed', 'failed', 'canceled', 'archived'), false)
     ),
     CONSTRAINT payout_batch_period_check CHECK (period_end_ts > period_start_ts),
     CONSTRAINT payout_batch_batch_number_key UNIQUE (batch_number)
@@ -99,8 +99,8 @@ CREATE TABLE payout (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payout_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('pending', 'processing', 'paid', 'failed', 'returned', 'canceled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('pending', 'processing', 'paid', 'failed', 'returned', 'canceled', 'archived'), false)
     )
 );
 CREATE INDEX payout_labels_idx ON payout USING gin (labels);
@@ -135,8 +135,8 @@ CREATE TABLE payout_item (
     update_ts        TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payout_item_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'void')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'void'), false)
     )
 );
 CREATE INDEX payout_item_labels_idx ON payout_item USING gin (labels);
@@ -169,8 +169,8 @@ CREATE TABLE tax_form (
     update_ts         TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT tax_form_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('submitted', 'verified', 'rejected', 'expired', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('submitted', 'verified', 'rejected', 'expired', 'archived'), false)
     )
 );
 CREATE INDEX tax_form_labels_idx ON tax_form USING gin (labels);
@@ -204,8 +204,8 @@ CREATE TABLE payout_hold (
     update_ts           TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT payout_hold_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'released', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'released', 'archived'), false)
     )
 );
 CREATE INDEX payout_hold_labels_idx ON payout_hold USING gin (labels);

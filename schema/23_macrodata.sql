@@ -20,8 +20,8 @@ CREATE TABLE macrodata_catalog (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT macrodata_catalog_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'terminating', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'terminating', 'archived'), false)
     ),
     CONSTRAINT macrodata_catalog_name_key UNIQUE (name)
 );
@@ -53,8 +53,8 @@ CREATE TABLE macrodata_artifact (
     update_ts                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT macrodata_artifact_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'active', 'superseded', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'active', 'superseded', 'archived'), false)
     ),
     CONSTRAINT macrodata_artifact_catalog_uid_kind_name_artifact_version_key UNIQUE (catalog_uid, kind, name, artifact_version)
 );

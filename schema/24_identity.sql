@@ -19,8 +19,8 @@ CREATE TABLE principal (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT principal_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'disabled', 'deleted')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'disabled', 'deleted'), false)
     ),
     CONSTRAINT principal_user_check CHECK ((principal_type = 'user') = (user_uid IS NOT NULL)),
     CONSTRAINT principal_publisher_check CHECK (publisher_uid IS NULL OR principal_type = 'partner')
@@ -56,8 +56,8 @@ CREATE TABLE api_key (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT api_key_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'revoked', 'expired')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'revoked', 'expired'), false)
     ),
     CONSTRAINT api_key_key_prefix_key UNIQUE (key_prefix),
     CONSTRAINT api_key_key_hash_key UNIQUE (key_hash)
@@ -89,8 +89,8 @@ CREATE TABLE role (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT role_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     ),
     CONSTRAINT role_name_key UNIQUE (name)
 );
@@ -116,8 +116,8 @@ CREATE TABLE role_binding (
     update_ts                 TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT role_binding_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'revoked')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'revoked'), false)
     ),
     CONSTRAINT role_binding_role_uid_principal_uid_key UNIQUE (role_uid, principal_uid)
 );

@@ -23,8 +23,8 @@ CREATE TABLE audit_event (
     update_ts            TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT audit_event_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('recorded', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('recorded', 'archived'), false)
     )
 );
 CREATE INDEX audit_event_labels_idx ON audit_event USING gin (labels);
@@ -62,8 +62,8 @@ CREATE TABLE policy (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT policy_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'active', 'disabled', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'active', 'disabled', 'archived'), false)
     ),
     CONSTRAINT policy_name_key UNIQUE (name)
 );
@@ -92,8 +92,8 @@ CREATE TABLE policy_binding (
     update_ts       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT policy_binding_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'revoked')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'revoked'), false)
     ),
     CONSTRAINT policy_binding_subject_check CHECK (num_nonnulls(principal_uid, role_uid) = 1),
     CONSTRAINT policy_binding_policy_uid_principal_uid_key UNIQUE (policy_uid, principal_uid),

@@ -109,11 +109,14 @@ pub async fn apply(
 ) -> Result<ApplyReport, SchemaError> {
     // Syntax errors are reported with file and line before anything touches the database.
     crate::parse::parse(source)?;
-    client.batch_execute(HISTORY_DDL).await?;
+    // Lock first: two applies racing on `CREATE ... IF NOT EXISTS` can still collide.
     client
         .execute("SELECT pg_advisory_lock($1)", &[&APPLY_LOCK_KEY])
         .await?;
-    let result = apply_locked(client, source, &mut on_progress).await;
+    let result = match client.batch_execute(HISTORY_DDL).await {
+        Ok(()) => apply_locked(client, source, &mut on_progress).await,
+        Err(e) => Err(e.into()),
+    };
     // Unlock even on failure; the session ending would release it too.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&APPLY_LOCK_KEY])

@@ -79,6 +79,32 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Fill the domain tables with a realistic, deterministic store.
     Seed(SeedArgs),
+    /// Measure the performance targets on throwaway databases (results for docs/benchmarks.md).
+    #[command(
+        subcommand,
+        long_about = "Measure the performance targets on throwaway databases. \
+        With --database-url, each run creates and drops its own database on that server (the URL \
+        must allow CREATE DATABASE); without it, each run uses a fresh embedded data directory. \
+        Prints Markdown table rows for docs/benchmarks.md."
+    )]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time `schema apply` of all 153 tables on a fresh database.
+    Apply(BenchArgs),
+    /// Time `seed` (rows/s) on a fresh database.
+    Seed(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Repetitions (apply).
+    #[arg(long, default_value_t = 5)]
+    pub runs: u32,
+    #[command(flatten)]
+    pub seed: SeedArgs,
 }
 
 #[derive(Debug, Subcommand)]

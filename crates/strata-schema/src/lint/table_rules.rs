@@ -99,7 +99,8 @@ fn status(t: &Table, out: &mut Vec<Finding>) {
     };
     let hint = "declare `status JSONB NOT NULL DEFAULT '{\"phase\": \"<initial>\", \"conditions\": []}'` with \
                 `CONSTRAINT <table>_status_check CHECK (jsonb_typeof(status) = 'object' AND \
-                jsonb_typeof(status -> 'conditions') = 'array' AND status ->> 'phase' IN (...))`";
+                COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false) AND \
+                COALESCE(status ->> 'phase' IN (...), false))`";
     if col.sql_type != SqlType::Jsonb || !col.not_null {
         out.push(finding(
             t,
@@ -117,9 +118,22 @@ fn status(t: &Table, out: &mut Vec<Finding>) {
             "no CHECK lists the allowed phases (`status ->> 'phase' IN (...)`)",
             hint,
         ));
+    } else if !has_check(t, "COALESCE(status ->> 'phase' IN (") {
+        out.push(finding(
+            t,
+            Some(col),
+            Rule::StatusColumn,
+            "the phase CHECK is not wrapped in COALESCE(..., false): a status without a phase would pass",
+            hint,
+        ));
     }
+    // COALESCE(..., false): a CHECK that evaluates to NULL passes, so a status without
+    // `conditions` or `phase` would otherwise be accepted.
     if !has_check(t, "jsonb_typeof(status) = 'object'")
-        || !has_check(t, "jsonb_typeof(status -> 'conditions') = 'array'")
+        || !has_check(
+            t,
+            "COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)",
+        )
     {
         out.push(finding(
             t,

@@ -22,8 +22,8 @@ CREATE TABLE store (
     update_ts TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT store_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)
     )
 );
 CREATE INDEX store_labels_idx ON store USING gin (labels);
@@ -49,8 +49,8 @@ CREATE TABLE product (
     update_ts TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT product_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('draft', 'published', 'archived')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('draft', 'published', 'archived'), false)
     )
 );
 CREATE INDEX product_labels_idx ON product USING gin (labels);
@@ -74,8 +74,8 @@ CREATE TABLE link_store_product (
     update_ts TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT link_store_product_status_check CHECK (
         jsonb_typeof(status) = 'object'
-        AND jsonb_typeof(status -> 'conditions') = 'array'
-        AND status ->> 'phase' IN ('active', 'inactive')
+        AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)
+        AND COALESCE(status ->> 'phase' IN ('active', 'inactive'), false)
     ),
     CONSTRAINT link_store_product_key UNIQUE (store_uid, product_uid)
 );
@@ -160,11 +160,15 @@ fn uid_prefix_unique() {
 
 #[test]
 fn status_column() {
+    let phase = "AND COALESCE(status ->> 'phase' IN ('active', 'archived'), false)";
+    let conditions = "AND COALESCE(jsonb_typeof(status -> 'conditions') = 'array', false)";
+    assert_fires(Rule::StatusColumn, "01_store.sql", phase, "");
+    // Without COALESCE a status missing its phase makes the CHECK NULL, which PostgreSQL accepts.
     assert_fires(
         Rule::StatusColumn,
         "01_store.sql",
+        phase,
         "AND status ->> 'phase' IN ('active', 'archived')",
-        "",
     );
     assert_fires(
         Rule::StatusColumn,
@@ -172,11 +176,12 @@ fn status_column() {
         r#""phase": "active""#,
         r#""phase": "open""#,
     );
+    assert_fires(Rule::StatusColumn, "01_store.sql", conditions, "");
     assert_fires(
         Rule::StatusColumn,
         "01_store.sql",
+        conditions,
         "AND jsonb_typeof(status -> 'conditions') = 'array'",
-        "",
     );
 }
 

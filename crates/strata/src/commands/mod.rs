@@ -1,5 +1,6 @@
 //! One module per command; each returns the process exit code.
 
+mod bench;
 mod demo;
 mod schema;
 mod seed;
@@ -16,6 +17,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&cli.global, args).await,
         Command::Schema(cmd) => schema::run(&cli.global, cmd).await,
         Command::Seed(args) => seed::run(&cli.global, args).await,
+        Command::Bench(cmd) => bench::run(&cli.global, cmd).await,
     }
 }
 
