@@ -2,6 +2,7 @@
 //! deterministic synthetic store every demo and benchmark uses.
 
 pub mod db;
+pub mod resource;
 pub mod seed;
 
 pub use db::{Database, DbConfig, DbError, Engine};

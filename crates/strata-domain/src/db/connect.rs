@@ -47,6 +47,8 @@ impl Connect for Connections {
                     tracing::debug!(error = %e, "database connection closed with an error");
                 }
             });
+            // Timestamps leave PostgreSQL in UTC whatever the server's default zone.
+            client.batch_execute("SET TIME ZONE 'UTC'").await?;
             if let Ok(mut tasks) = self.tasks.lock() {
                 tasks.retain(|t| !t.is_finished());
                 tasks.push(task);

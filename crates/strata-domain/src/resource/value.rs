@@ -1,0 +1,269 @@
+//! JSON values from clients → SQL text parameters, validated against the column's model
+//! before PostgreSQL sees them, so a client mistake is a 422 naming the field, never a 500.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use strata_schema::{Column, SqlType, Table};
+
+use super::selector::{valid_key, valid_value};
+
+/// One invalid field, as listed in a 422 response.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// How a column's JSON must look, when its CHECK constrains it.
+fn json_shape(table: &Table, column: &str) -> Option<&'static str> {
+    let wanted_object = format!("jsonb_typeof({column}) = 'object'");
+    let wanted_array = format!("jsonb_typeof({column}) = 'array'");
+    for c in &table.checks {
+        if c.sql.contains(&wanted_object) {
+            return Some("object");
+        }
+        if c.sql.contains(&wanted_array) {
+            return Some("array");
+        }
+    }
+    None
+}
+
+/// The SQL cast applied to a text parameter for this column.
+pub fn cast_of(column: &Column) -> String {
+    match &column.sql_type {
+        SqlType::Other(t) => t.clone(),
+        other => other.pg_name(),
+    }
+}
+
+/// Convert a client's JSON value for `column` to the text PostgreSQL will cast, or say why not.
+/// `None` means SQL NULL.
+pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<String>, FieldError> {
+    let name = column.name.as_str();
+    let err = |m: String| FieldError::new(name, m);
+    if value.is_null() {
+        if column.not_null {
+            return Err(err("must not be null".into()));
+        }
+        return Ok(None);
+    }
+    let text = match &column.sql_type {
+        SqlType::Text => match value {
+            Value::String(s) => {
+                if s.contains('\0') {
+                    return Err(err("must not contain NUL characters".into()));
+                }
+                if let Some(allowed) = &column.enum_values
+                    && !allowed.iter().any(|a| a == s)
+                {
+                    return Err(err(format!("must be one of: {}", allowed.join(", "))));
+                }
+                s.clone()
+            }
+            _ => return Err(err("must be a string".into())),
+        },
+        SqlType::Integer | SqlType::SmallInt | SqlType::BigInt => {
+            let n = value.as_i64().ok_or_else(|| err("must be an integer".into()))?;
+            let (lo, hi) = match column.sql_type {
+                SqlType::SmallInt => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                SqlType::Integer => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                _ => (i64::MIN, i64::MAX),
+            };
+            if n < lo || n > hi {
+                return Err(err(format!("must be between {lo} and {hi}")));
+            }
+            n.to_string()
+        }
+        SqlType::Boolean => match value {
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(err("must be true or false".into())),
+        },
+        SqlType::Numeric { precision, scale } => {
+            let raw = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(err("must be a decimal number (a string like \"12.50\" keeps it exact)".into())),
+            };
+            let d = Decimal::from_str(raw.trim())
+                .or_else(|_| Decimal::from_scientific(raw.trim()))
+                .map_err(|_| err(format!("`{raw}` is not a decimal number")))?;
+            if let (Some(p), Some(s)) = (precision, scale) {
+                let s = u32::try_from(*s).unwrap_or(0);
+                if d.scale() > s && d.round_dp(s) != d {
+                    return Err(err(format!("has more than {s} decimal places")));
+                }
+                let int_digits = d.trunc().abs().to_string().trim_start_matches('0').len() as u64;
+                if int_digits > p.saturating_sub(u64::from(s)) {
+                    return Err(err(format!("is too large for NUMERIC({p},{s})")));
+                }
+            }
+            d.normalize().to_string()
+        }
+        SqlType::DoublePrecision => {
+            let f = value.as_f64().ok_or_else(|| err("must be a number".into()))?;
+            if !f.is_finite() {
+                return Err(err("must be finite".into()));
+            }
+            f.to_string()
+        }
+        SqlType::Jsonb | SqlType::Json => {
+            match json_shape(table, name) {
+                Some("object") if !value.is_object() => return Err(err("must be a JSON object".into())),
+                Some("array") if !value.is_array() => return Err(err("must be a JSON array".into())),
+                _ => {}
+            }
+            if contains_nul(value) {
+                return Err(err("must not contain NUL characters".into()));
+            }
+            value.to_string()
+        }
+        SqlType::TimestampTz => {
+            let s = value.as_str().ok_or_else(|| err("must be an RFC 3339 timestamp string".into()))?;
+            let t = DateTime::parse_from_rfc3339(s)
+                .map_err(|_| err(format!("`{s}` is not an RFC 3339 timestamp like 2026-11-28T15:36:00Z")))?;
+            let y = t.naive_utc().date().format("%Y").to_string();
+            if y.len() != 4 {
+                return Err(err("year must be between 0001 and 9999".into()));
+            }
+            t.to_rfc3339()
+        }
+        SqlType::Date => {
+            let s = value.as_str().ok_or_else(|| err("must be a date string YYYY-MM-DD".into()))?;
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| err(format!("`{s}` is not a date like 2026-11-28")))?
+                .to_string()
+        }
+        SqlType::Timestamp | SqlType::Other(_) => match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        },
+    };
+    Ok(Some(text))
+}
+
+fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(contains_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
+/// Labels are a flat map of valid keys to valid string values (Kubernetes rules).
+pub fn check_labels(value: &Value) -> Result<(), FieldError> {
+    let obj = value
+        .as_object()
+        .ok_or_else(|| FieldError::new("labels", "must be a JSON object of string values"))?;
+    for (k, v) in obj {
+        if !valid_key(k) {
+            return Err(FieldError::new(format!("labels.{k}"), "is not a valid label key"));
+        }
+        match v.as_str() {
+            Some(s) if valid_value(s) => {}
+            _ => return Err(FieldError::new(format!("labels.{k}"), "must be a label value string (up to 63 of [A-Za-z0-9._-])")),
+        }
+    }
+    Ok(())
+}
+
+/// Annotations are a map of valid keys to arbitrary strings.
+pub fn check_annotations(value: &Value) -> Result<(), FieldError> {
+    let obj = value
+        .as_object()
+        .ok_or_else(|| FieldError::new("annotations", "must be a JSON object of string values"))?;
+    for (k, v) in obj {
+        if !valid_key(k) {
+            return Err(FieldError::new(format!("annotations.{k}"), "is not a valid annotation key"));
+        }
+        match v.as_str() {
+            Some(s) if !s.contains('\0') => {}
+            _ => return Err(FieldError::new(format!("annotations.{k}"), "must be a string")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn col(t: SqlType, not_null: bool) -> Column {
+        Column {
+            name: "x".into(),
+            line: 1,
+            sql_type: t,
+            not_null,
+            primary_key: false,
+            default: None,
+            comment: None,
+            enum_values: None,
+            reference: None,
+            unit: None,
+        }
+    }
+
+    fn table() -> Table {
+        Table {
+            name: "t".into(),
+            module: 1,
+            file: "f".into(),
+            line: 1,
+            comment: None,
+            columns: vec![],
+            prefix: None,
+            phases: vec![],
+            initial_phase: None,
+            terminal_phases: vec![],
+            checks: vec![],
+            uniques: vec![],
+            indexes: vec![],
+            foreign_keys: vec![],
+        }
+    }
+
+    #[test]
+    fn numeric_bounds_and_scale() {
+        let c = col(SqlType::Numeric { precision: Some(20), scale: Some(4) }, true);
+        assert_eq!(to_param(&table(), &c, &json!("12.50")).unwrap().as_deref(), Some("12.5"));
+        assert_eq!(to_param(&table(), &c, &json!(3)).unwrap().as_deref(), Some("3"));
+        assert!(to_param(&table(), &c, &json!("1.23456")).is_err());
+        assert!(to_param(&table(), &c, &json!("1e30")).is_err());
+        assert!(to_param(&table(), &c, &json!("abc")).is_err());
+        assert!(to_param(&table(), &c, &json!(null)).is_err());
+    }
+
+    #[test]
+    fn integers_and_enums() {
+        let c = col(SqlType::Integer, false);
+        assert!(to_param(&table(), &c, &json!(3_000_000_000i64)).is_err());
+        assert!(to_param(&table(), &c, &json!(1.5)).is_err());
+        assert_eq!(to_param(&table(), &c, &json!(null)).unwrap(), None);
+        let mut e = col(SqlType::Text, true);
+        e.enum_values = Some(vec!["a".into(), "b".into()]);
+        assert!(to_param(&table(), &e, &json!("c")).is_err());
+        assert!(to_param(&table(), &e, &json!("a")).is_ok());
+    }
+
+    #[test]
+    fn labels_follow_kubernetes_rules() {
+        assert!(check_labels(&json!({"tier": "gold", "strata.dev/x": "y"})).is_ok());
+        assert!(check_labels(&json!({"tier": 1})).is_err());
+        assert!(check_labels(&json!({"bad key": "v"})).is_err());
+        assert!(check_labels(&json!(["x"])).is_err());
+    }
+}
