@@ -243,6 +243,7 @@ fn line_in_message(message: &str) -> Option<u64> {
 
 fn leading_comment(text: &str) -> String {
     text.lines()
+        .skip_while(|l| l.trim().is_empty())
         .map_while(|l| l.trim_start().strip_prefix("--"))
         .map(|l| l.trim())
         .collect::<Vec<_>>()

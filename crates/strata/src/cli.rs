@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use strata_domain::identity::Scopes;
 
 const ABOUT: &str = "Strata: a commerce data platform in three layers.
 
@@ -79,6 +80,16 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Fill the domain tables with a realistic, deterministic store.
     Seed(SeedArgs),
+    /// Serve the HTTP API: every table as a resource, the scenario paths, /openapi.json, /docs.
+    #[command(
+        long_about = "Serve the HTTP API (see docs/api.md): every table of the schema as a \
+        resource collection under /v1/resources/{table}, the scenario paths (/v1/orders, \
+        /v1/products, ...), the OpenAPI document at /openapi.json and a browsable page at /docs. \
+        Requests need `Authorization: Bearer <key>` from `strata apikey create`. Applies pending \
+        schema migrations first unless --no-migrate. Stops gracefully on Ctrl-C or SIGTERM, \
+        finishing in-flight requests."
+    )]
+    Serve(ServeArgs),
     /// Measure the performance targets on throwaway databases (results for docs/benchmarks.md).
     #[command(
         subcommand,
@@ -88,6 +99,79 @@ pub enum Command {
         Prints Markdown table rows for docs/benchmarks.md."
     )]
     Bench(BenchCommand),
+    /// API keys for the HTTP API: create (the secret is shown once), list, revoke.
+    #[command(
+        subcommand,
+        long_about = "API keys for the HTTP API (Authorization: Bearer <key>).\n\n\
+        Each key belongs to its own service principal and carries scopes: <module>:read, \
+        <module>:write, *:read, *:write or *, where <module> is a schema module (order, product, \
+        publisher, ...); write implies read. Only a SHA-256 hash of the key is stored, so the key \
+        is printed once, at creation. Creating and revoking keys are recorded in audit_event. \
+        These commands need the schema applied (`strata schema apply`) and change nothing else."
+    )]
+    Apikey(ApikeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key and print its secret (once: it cannot be shown again).
+    #[command(
+        long_about = "Create a service principal and an API key for it, and print the key.\n\n\
+        The key (sk_<prefix>_<secret>) goes to stdout on a line of its own, everything else to \
+        stderr, so `strata apikey create ... > key.txt` captures just the key. It cannot be shown \
+        again: only its SHA-256 hash is stored.",
+        after_help = "Examples:\n  \
+        strata apikey create --name shopify-sync --scopes order:read,product:write\n  \
+        strata apikey create --name analytics --scopes '*:read' --expires-in-days 90"
+    )]
+    Create(ApikeyCreateArgs),
+    /// List keys: prefix, name, scopes, phase, last use. Secrets and hashes are never shown.
+    List,
+    /// Revoke a key by uid (key_...) or prefix; servers stop accepting it within seconds.
+    #[command(
+        long_about = "Revoke a key by uid (key_...) or prefix (as `strata apikey list` shows \
+        it). Its phase becomes revoked, for good; running servers refuse it once their key cache \
+        expires (5 s by default). Revoking a key that is already revoked changes nothing."
+    )]
+    Revoke(ApikeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApikeyCreateArgs {
+    /// What uses the key, e.g. shopify-sync; also the name of its principal.
+    #[arg(long)]
+    pub name: String,
+    /// Comma-separated scopes: <module>:read, <module>:write, *:read, *:write or *.
+    /// Modules are the schema's (order, product, publisher, ...); write implies read.
+    #[arg(long, value_name = "SCOPE[,SCOPE...]", value_parser = parse_scopes)]
+    pub scopes: Scopes,
+    /// Days until the key stops working; without it the key does not expire.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub expires_in_days: Option<u32>,
+}
+
+fn parse_scopes(s: &str) -> Result<Scopes, String> {
+    Scopes::parse_list(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct ApikeyRevokeArgs {
+    /// The key's uid (key_...) or prefix.
+    #[arg(value_name = "UID|PREFIX")]
+    pub key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STRATA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Requests per second allowed per caller before 429 (0: unlimited).
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate_limit: f64,
+    /// Do not apply pending schema migrations at start-up.
+    #[arg(long)]
+    pub no_migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]

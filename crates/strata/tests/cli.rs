@@ -264,3 +264,97 @@ async fn server_apply_then_diff() {
         "a server run leaves no local data directory"
     );
 }
+
+#[tokio::test]
+async fn apikey_create_list_revoke() {
+    let test_db = common::TestDb::create().await;
+    let cwd = tempdir();
+    let strata_db = || {
+        let mut cmd = strata(cwd.path());
+        cmd.env("DATABASE_URL", &test_db.url);
+        cmd
+    };
+
+    // Scopes are checked before anything connects; the message lists the modules.
+    let out = run(strata_db().args(["apikey", "create", "--name", "x", "--scopes", "orders:read"]));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("did you mean `order`?") && stderr(&out).contains("publisher"),
+        "{}",
+        show(&out)
+    );
+    // Without the schema, the commands say what to run (and apply nothing themselves).
+    let out = run(strata_db().args(["apikey", "list"]));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr(&out).contains("strata schema apply"),
+        "{}",
+        show(&out)
+    );
+
+    let out = run(strata_db().args(["schema", "apply"]));
+    assert_eq!(out.status.code(), Some(0), "apply: {}", show(&out));
+    let out = run(strata_db().args([
+        "apikey",
+        "create",
+        "--name",
+        "shopify-sync",
+        "--scopes",
+        "order:read,product:write",
+        "--expires-in-days",
+        "30",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "create: {}", show(&out));
+    let secret = stdout(&out).trim().to_string();
+    assert!(
+        secret.starts_with("sk_") && !secret.contains(char::is_whitespace),
+        "stdout is just the key: {}",
+        show(&out)
+    );
+    assert!(
+        stderr(&out).contains("cannot be shown again"),
+        "{}",
+        show(&out)
+    );
+    let prefix = secret
+        .split('_')
+        .nth(1)
+        .expect("sk_<prefix>_<secret>")
+        .to_string();
+
+    let out = run(strata_db().args(["apikey", "list"]));
+    assert_eq!(out.status.code(), Some(0), "list: {}", show(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("PREFIX"), "{}", show(&out));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("the key is listed: {}", show(&out)));
+    assert!(
+        row.contains("shopify-sync")
+            && row.contains("order:read,product:write")
+            && row.contains("active")
+            && row.contains("never"),
+        "{row}"
+    );
+    assert!(!text.contains(&secret), "list never shows the secret");
+
+    let out = run(strata_db().args(["apikey", "revoke", &prefix]));
+    assert_eq!(out.status.code(), Some(0), "revoke: {}", show(&out));
+    assert!(stdout(&out).contains("revoked"), "{}", show(&out));
+    let out = run(strata_db().args(["apikey", "revoke", &prefix]));
+    assert_eq!(out.status.code(), Some(0), "revoke again: {}", show(&out));
+    assert!(stdout(&out).contains("already revoked"), "{}", show(&out));
+    let out = run(strata_db().args(["apikey", "revoke", "no-such-key"]));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("no API key"), "{}", show(&out));
+
+    let out = run(strata_db().args(["apikey", "list"]));
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains("revoked")),
+        "{}",
+        show(&out)
+    );
+}

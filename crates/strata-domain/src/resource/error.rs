@@ -34,23 +34,28 @@ impl ResourceError {
         };
         let code = db.code().code();
         let constraint = db.constraint().unwrap_or_default();
-        let field = field_of_constraint(table, constraint).or_else(|| db.column().map(str::to_string));
+        let field =
+            field_of_constraint(table, constraint).or_else(|| db.column().map(str::to_string));
         match code {
             "23505" => ResourceError::Conflict(format!(
                 "a {} with the same {} already exists",
                 table.name,
                 unique_columns(table, constraint).unwrap_or_else(|| constraint.to_string())
             )),
-            "23514" | "23502" | "22P02" | "22003" | "22007" | "22008" | "22023" | "22001" | "22021" | "2202E"
-            | "22004" | "22012" | "22026" | "22025" => ResourceError::Invalid(vec![FieldError::new(
-                field.unwrap_or_default(),
-                match code {
-                    "23514" => format!("violates {constraint}: {}", db.message()),
-                    _ => db.message().to_string(),
-                },
-            )]),
+            "23514" | "23502" | "22P02" | "22003" | "22007" | "22008" | "22023" | "22001"
+            | "22021" | "2202E" | "22004" | "22012" | "22026" | "22025" => {
+                ResourceError::Invalid(vec![FieldError::new(
+                    field.unwrap_or_default(),
+                    match code {
+                        "23514" => format!("violates {constraint}: {}", db.message()),
+                        _ => db.message().to_string(),
+                    },
+                )])
+            }
             // Serialization failures and deadlocks: the client may simply retry.
-            "40001" | "40P01" => ResourceError::Conflict(format!("concurrent update, retry: {}", db.message())),
+            "40001" | "40P01" => {
+                ResourceError::Conflict(format!("concurrent update, retry: {}", db.message()))
+            }
             c if c.starts_with("08") || c.starts_with("57") || c.starts_with("53") => {
                 ResourceError::Unavailable(db.message().to_string())
             }
@@ -77,7 +82,8 @@ fn field_of_constraint(table: &Table, constraint: &str) -> Option<String> {
     let rest = constraint.strip_prefix(&format!("{}_", table.name))?;
     let mut best: Option<&str> = None;
     for c in &table.columns {
-        if rest.starts_with(&format!("{}_", c.name)) && best.is_none_or(|b| c.name.len() > b.len()) {
+        if rest.starts_with(&format!("{}_", c.name)) && best.is_none_or(|b| c.name.len() > b.len())
+        {
             best = Some(&c.name);
         }
     }

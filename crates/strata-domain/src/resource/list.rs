@@ -62,11 +62,12 @@ impl Cursor {
     }
 
     pub fn decode(s: &str) -> Result<Self, ResourceError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(s.trim())
-            .map_err(|_| ResourceError::BadRequest("cursor is not a token returned by this API".into()))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|_| ResourceError::BadRequest("cursor is not a token returned by this API".into()))
+        let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| {
+            ResourceError::BadRequest("cursor is not a token returned by this API".into())
+        })?;
+        serde_json::from_slice(&bytes).map_err(|_| {
+            ResourceError::BadRequest("cursor is not a token returned by this API".into())
+        })
     }
 }
 
@@ -81,7 +82,9 @@ fn leads_btree(t: &Table, column: &str) -> bool {
     t.indexes
         .iter()
         .any(|i| i.method != "gin" && i.keys.first().map(String::as_str) == Some(column))
-        || t.uniques.iter().any(|u| u.first().map(String::as_str) == Some(column))
+        || t.uniques
+            .iter()
+            .any(|u| u.first().map(String::as_str) == Some(column))
 }
 
 /// Columns usable as `<col>=<value>` filters: indexed scalar columns and references.
@@ -128,7 +131,11 @@ pub fn sortable_columns(t: &Table) -> Vec<&Column> {
 
 impl ListParams {
     /// Parse query parameters. `allowed_extra` names parameters the caller handles itself.
-    pub fn from_query(t: &Table, query: &[(String, String)], allowed_extra: &[&str]) -> Result<Self, ResourceError> {
+    pub fn from_query(
+        t: &Table,
+        query: &[(String, String)],
+        allowed_extra: &[&str],
+    ) -> Result<Self, ResourceError> {
         let mut p = ListParams {
             limit: DEFAULT_LIMIT,
             cursor: None,
@@ -149,11 +156,16 @@ impl ListParams {
                         .parse::<i64>()
                         .ok()
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| ResourceError::BadRequest(format!("limit must be an integer from 1 to {MAX_LIMIT}")))?;
+                        .ok_or_else(|| {
+                            ResourceError::BadRequest(format!(
+                                "limit must be an integer from 1 to {MAX_LIMIT}"
+                            ))
+                        })?;
                 }
                 "cursor" => p.cursor = Some(Cursor::decode(v)?),
                 "labelSelector" => {
-                    p.selector = LabelSelector::parse(v).map_err(|e| ResourceError::BadRequest(format!("labelSelector: {e}")))?
+                    p.selector = LabelSelector::parse(v)
+                        .map_err(|e| ResourceError::BadRequest(format!("labelSelector: {e}")))?
                 }
                 "phase" => {
                     for ph in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -175,7 +187,11 @@ impl ListParams {
                     if !sortable_columns(t).iter().any(|c| c.name == name) {
                         return Err(ResourceError::BadRequest(format!(
                             "sort: `{name}` is not sortable; use one of {} (prefix `-` for descending)",
-                            sortable_columns(t).iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                            sortable_columns(t)
+                                .iter()
+                                .map(|c| c.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )));
                     }
                     p.sort = name.to_string();
@@ -197,13 +213,20 @@ impl ListParams {
                         && let Some(c) = ranged.iter().find(|c| c.name == col)
                     {
                         let value = to_param(t, c, &Value::String(v.clone()))
-                            .map_err(|e| ResourceError::BadRequest(format!("{key}: {} {}", e.field, e.message)))?
+                            .map_err(|e| {
+                                ResourceError::BadRequest(format!(
+                                    "{key}: {} {}",
+                                    e.field, e.message
+                                ))
+                            })?
                             .unwrap_or_default();
                         p.filters.push((c.name.clone(), sql_op, value));
                     } else if let Some(c) = filterable.iter().find(|c| c.name == key) {
                         let json = json_for_query(c, v);
                         let value = to_param(t, c, &json)
-                            .map_err(|e| ResourceError::BadRequest(format!("{key}: {}", e.message)))?
+                            .map_err(|e| {
+                                ResourceError::BadRequest(format!("{key}: {}", e.message))
+                            })?
                             .unwrap_or_default();
                         p.filters.push((c.name.clone(), "=", value));
                     } else {
@@ -229,9 +252,10 @@ impl ListParams {
 /// Query strings are text; give typed columns the JSON their validator expects.
 fn json_for_query(c: &Column, v: &str) -> Value {
     match c.sql_type {
-        SqlType::Integer | SqlType::BigInt | SqlType::SmallInt => {
-            v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(v.into()))
-        }
+        SqlType::Integer | SqlType::BigInt | SqlType::SmallInt => v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(v.into())),
         SqlType::Boolean => match v {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -241,7 +265,11 @@ fn json_for_query(c: &Column, v: &str) -> Value {
     }
 }
 
-pub async fn run<C: GenericClient>(client: &C, t: &Table, p: &ListParams) -> Result<ListPage, ResourceError> {
+pub async fn run<C: GenericClient>(
+    client: &C,
+    t: &Table,
+    p: &ListParams,
+) -> Result<ListPage, ResourceError> {
     let cols = field_columns(t, p.fields.as_deref())?;
     let mut params: Vec<Option<String>> = Vec::new();
     let mut where_: Vec<String> = Vec::new();
@@ -321,7 +349,10 @@ pub async fn run<C: GenericClient>(client: &C, t: &Table, p: &ListParams) -> Res
             where_.push(format!("uid {cmp} ${nu}::text"));
         } else {
             let nv = add(&mut params, c.value.clone().unwrap_or_default());
-            where_.push(format!("({sort}, uid) {cmp} ({}, ${nu}::text)", param(t, &p.sort, nv)));
+            where_.push(format!(
+                "({sort}, uid) {cmp} ({}, ${nu}::text)",
+                param(t, &p.sort, nv)
+            ));
         }
     }
     let dir = match p.dir {
@@ -345,7 +376,10 @@ pub async fn run<C: GenericClient>(client: &C, t: &Table, p: &ListParams) -> Res
         p.limit + 1
     );
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-    let rows = client.query(&q, &refs).await.map_err(|e| ResourceError::from_pg(t, e))?;
+    let rows = client
+        .query(&q, &refs)
+        .await
+        .map_err(|e| ResourceError::from_pg(t, e))?;
     let more = rows.len() as i64 > p.limit;
     let mut items = Vec::with_capacity(rows.len());
     let mut last: Option<(Option<String>, String)> = None;

@@ -18,7 +18,10 @@ use strata_schema::{Schema, SqlType, Table};
 use tokio_postgres::GenericClient;
 
 pub use error::ResourceError;
-pub use list::{ListParams, ListPage, SortDir};
+pub use list::{
+    DEFAULT_LIMIT, ListPage, ListParams, MAX_LIMIT, RANGE_OPS, SortDir, filterable_columns,
+    range_columns, sortable_columns,
+};
 use sql::{ident, select_list};
 use value::{FieldError, check_annotations, check_labels, to_param};
 
@@ -37,7 +40,10 @@ impl Resource {
     }
 
     pub fn uid(&self) -> &str {
-        self.body.get("uid").and_then(Value::as_str).unwrap_or_default()
+        self.body
+            .get("uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 }
 
@@ -93,7 +99,10 @@ impl ResourceStore {
             select_list(t, &cols),
             ident(&t.name)
         );
-        let row = client.query_opt(&q, &[&uid]).await.map_err(|e| ResourceError::from_pg(t, e))?;
+        let row = client
+            .query_opt(&q, &[&uid])
+            .await
+            .map_err(|e| ResourceError::from_pg(t, e))?;
         match row {
             Some(r) => sql::resource_of(r.get::<_, String>(0)),
             None => Err(ResourceError::NotFound {
@@ -124,7 +133,9 @@ impl ResourceStore {
     ) -> Result<Vec<Resource>, ResourceError> {
         let t = self.table(table)?;
         if t.column(column).is_none() {
-            return Err(ResourceError::Internal(format!("{table} has no column {column}")));
+            return Err(ResourceError::Internal(format!(
+                "{table} has no column {column}"
+            )));
         }
         let all = sql::field_columns(t, None)?;
         let q = format!(
@@ -133,8 +144,13 @@ impl ResourceStore {
             ident(&t.name),
             ident(column)
         );
-        let rows = client.query(&q, &[&keys]).await.map_err(|e| ResourceError::from_pg(t, e))?;
-        rows.into_iter().map(|r| sql::resource_of(r.get::<_, String>(0))).collect()
+        let rows = client
+            .query(&q, &[&keys])
+            .await
+            .map_err(|e| ResourceError::from_pg(t, e))?;
+        rows.into_iter()
+            .map(|r| sql::resource_of(r.get::<_, String>(0)))
+            .collect()
     }
 
     /// Insert a row from a client's JSON object. The server mints the uid.
@@ -145,15 +161,17 @@ impl ResourceStore {
         body: &Value,
     ) -> Result<Resource, ResourceError> {
         let t = self.table(table)?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| ResourceError::Invalid(vec![FieldError::new("", "the body must be a JSON object")]))?;
+        let obj = body.as_object().ok_or_else(|| {
+            ResourceError::Invalid(vec![FieldError::new("", "the body must be a JSON object")])
+        })?;
         let mut errors = Vec::new();
         let mut values: Vec<(String, Option<String>)> = Vec::new();
         for (k, v) in obj {
             match t.column(k) {
                 None => errors.push(FieldError::new(k, "is not a field of this resource")),
-                Some(_) if read_only(k) => errors.push(FieldError::new(k, "is read-only (set by the server)")),
+                Some(_) if read_only(k) => {
+                    errors.push(FieldError::new(k, "is read-only (set by the server)"))
+                }
                 Some(c) if c.name == "status" => match validate_status(t, v, None) {
                     Ok(s) => values.push(("status".into(), Some(s.to_string()))),
                     Err(e) => errors.push(e),
@@ -178,14 +196,22 @@ impl ResourceStore {
             }
         }
         for c in &t.columns {
-            if c.not_null && c.default.is_none() && !read_only(&c.name) && !obj.contains_key(&c.name) {
+            if c.not_null
+                && c.default.is_none()
+                && !read_only(&c.name)
+                && !obj.contains_key(&c.name)
+            {
                 errors.push(FieldError::new(&c.name, "is required"));
             }
         }
         if !errors.is_empty() {
             return Err(ResourceError::Invalid(errors));
         }
-        add_raw_money(t, &mut values, obj.get("currency_code").and_then(Value::as_str));
+        add_raw_money(
+            t,
+            &mut values,
+            obj.get("currency_code").and_then(Value::as_str),
+        );
         let prefix = t.prefix.as_deref().unwrap_or("x");
         let uid = format!("{prefix}_{}", ulid::Ulid::new());
         let mut cols = vec!["uid".to_string()];
@@ -207,9 +233,14 @@ impl ResourceStore {
             placeholders.join(", "),
             select_list(t, &all)
         );
-        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-        let row = client.query_one(&q, &refs).await.map_err(|e| ResourceError::from_pg(t, e))?;
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let row = client
+            .query_one(&q, &refs)
+            .await
+            .map_err(|e| ResourceError::from_pg(t, e))?;
         sql::resource_of(row.get::<_, String>(0))
     }
 
@@ -227,7 +258,10 @@ impl ResourceStore {
             select_list(t, &all),
             ident(&t.name)
         );
-        let row = client.query_opt(&q, &[&uid]).await.map_err(|e| ResourceError::from_pg(t, e))?;
+        let row = client
+            .query_opt(&q, &[&uid])
+            .await
+            .map_err(|e| ResourceError::from_pg(t, e))?;
         let current = match row {
             Some(r) => sql::resource_of(r.get::<_, String>(0))?,
             None => {
@@ -255,9 +289,12 @@ impl ResourceStore {
         if_match: Option<i64>,
     ) -> Result<Resource, ResourceError> {
         let t = self.table(table)?;
-        let obj = patch
-            .as_object()
-            .ok_or_else(|| ResourceError::Invalid(vec![FieldError::new("", "a merge patch must be a JSON object")]))?;
+        let obj = patch.as_object().ok_or_else(|| {
+            ResourceError::Invalid(vec![FieldError::new(
+                "",
+                "a merge patch must be a JSON object",
+            )])
+        })?;
         let current = self.lock(client, t, uid, if_match).await?;
         let mut errors = Vec::new();
         let mut sets: Vec<(String, Option<String>)> = Vec::new();
@@ -271,7 +308,10 @@ impl ResourceStore {
                 continue;
             }
             if k == "status" {
-                errors.push(FieldError::new(k, "is changed through the status subresource (PUT …/status)"));
+                errors.push(FieldError::new(
+                    k,
+                    "is changed through the status subresource (PUT …/status)",
+                ));
                 continue;
             }
             // Merge patch: objects merge key by key (labels, annotations, JSON columns).
@@ -325,10 +365,16 @@ impl ResourceStore {
         let mut assignments = Vec::new();
         for (c, v) in sets {
             params.push(v);
-            assignments.push(format!("{} = {}", ident(&c), sql::param(t, &c, params.len())));
+            assignments.push(format!(
+                "{} = {}",
+                ident(&c),
+                sql::param(t, &c, params.len())
+            ));
         }
         // Strictly increasing even within one transaction or clock tick, so ETags always change.
-        assignments.push("update_ts = greatest(clock_timestamp(), update_ts + interval '1 microsecond')".into());
+        assignments.push(
+            "update_ts = greatest(clock_timestamp(), update_ts + interval '1 microsecond')".into(),
+        );
         let all = sql::field_columns(t, None)?;
         let q = format!(
             "WITH r AS (UPDATE {} SET {} WHERE uid = $1 RETURNING *) SELECT row_to_json(x)::text FROM (SELECT {} FROM r) x",
@@ -336,9 +382,14 @@ impl ResourceStore {
             assignments.join(", "),
             select_list(t, &all)
         );
-        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-        let row = client.query_opt(&q, &refs).await.map_err(|e| ResourceError::from_pg(t, e))?;
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let row = client
+            .query_opt(&q, &refs)
+            .await
+            .map_err(|e| ResourceError::from_pg(t, e))?;
         match row {
             Some(r) => sql::resource_of(r.get::<_, String>(0)),
             None => Err(ResourceError::NotFound {
@@ -361,19 +412,30 @@ impl ResourceStore {
         let current = self.lock(client, t, uid, if_match).await?;
         if t.is_link() {
             let q = format!("DELETE FROM {} WHERE uid = $1", ident(&t.name));
-            client.execute(&q, &[&uid]).await.map_err(|e| ResourceError::from_pg(t, e))?;
+            client
+                .execute(&q, &[&uid])
+                .await
+                .map_err(|e| ResourceError::from_pg(t, e))?;
             return Ok(None);
         }
         let Some(terminal) = t.terminal_phases.first() else {
-            return Err(ResourceError::Conflict(format!("{} has no terminal phase to delete into", t.name)));
+            return Err(ResourceError::Conflict(format!(
+                "{} has no terminal phase to delete into",
+                t.name
+            )));
         };
         if phase_of(&current) == Some(terminal.as_str()) {
             return Ok(Some(current));
         }
         let status = with_phase(&current, terminal, None);
-        self.update(client, t, uid, vec![("status".into(), Some(status.to_string()))])
-            .await
-            .map(Some)
+        self.update(
+            client,
+            t,
+            uid,
+            vec![("status".into(), Some(status.to_string()))],
+        )
+        .await
+        .map(Some)
     }
 
     /// `PUT …/status`: a phase transition and/or new conditions.
@@ -387,17 +449,26 @@ impl ResourceStore {
     ) -> Result<Resource, ResourceError> {
         let t = self.table(table)?;
         let current = self.lock(client, t, uid, if_match).await?;
-        let status = validate_status(t, body, Some(&current)).map_err(|e| ResourceError::Invalid(vec![e]))?;
+        let status = validate_status(t, body, Some(&current))
+            .map_err(|e| ResourceError::Invalid(vec![e]))?;
         let from = phase_of(&current).unwrap_or_default().to_string();
-        let to = status.get("phase").and_then(Value::as_str).unwrap_or_default();
-        if from != to && t.terminal_phases.iter().any(|p| *p == from) {
+        let to = status
+            .get("phase")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if from != to && t.terminal_phases.contains(&from) {
             return Err(ResourceError::Conflict(format!(
                 "{} {uid} is in terminal phase `{from}` and cannot move to `{to}`",
                 t.name
             )));
         }
-        self.update(client, t, uid, vec![("status".into(), Some(status.to_string()))])
-            .await
+        self.update(
+            client,
+            t,
+            uid,
+            vec![("status".into(), Some(status.to_string()))],
+        )
+        .await
     }
 }
 
@@ -407,7 +478,13 @@ fn phase_of(r: &Resource) -> Option<&str> {
 
 fn with_phase(current: &Resource, phase: &str, conditions: Option<Value>) -> Value {
     let conditions = conditions
-        .or_else(|| current.body.get("status").and_then(|s| s.get("conditions")).cloned())
+        .or_else(|| {
+            current
+                .body
+                .get("status")
+                .and_then(|s| s.get("conditions"))
+                .cloned()
+        })
         .unwrap_or_else(|| Value::Array(vec![]));
     serde_json::json!({"phase": phase, "conditions": conditions})
 }
@@ -415,12 +492,18 @@ fn with_phase(current: &Resource, phase: &str, conditions: Option<Value>) -> Val
 /// Validate a status body (`{phase, conditions}`); stamps `last_transition_ts` on conditions
 /// whose status changed.
 fn validate_status(t: &Table, v: &Value, current: Option<&Resource>) -> Result<Value, FieldError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| FieldError::new("status", "must be an object {\"phase\": ..., \"conditions\": [...]}"))?;
+    let obj = v.as_object().ok_or_else(|| {
+        FieldError::new(
+            "status",
+            "must be an object {\"phase\": ..., \"conditions\": [...]}",
+        )
+    })?;
     for k in obj.keys() {
         if k != "phase" && k != "conditions" {
-            return Err(FieldError::new(format!("status.{k}"), "is not a status field (phase, conditions)"));
+            return Err(FieldError::new(
+                format!("status.{k}"),
+                "is not a status field (phase, conditions)",
+            ));
         }
     }
     let phase = match obj.get("phase") {
@@ -465,8 +548,14 @@ fn validate_condition(i: usize, c: &Value, old: &[Value], now: &str) -> Result<V
         .as_object()
         .ok_or_else(|| FieldError::new(format!("status.conditions[{i}]"), "must be an object"))?;
     for k in obj.keys() {
-        if !matches!(k.as_str(), "type" | "status" | "reason" | "message" | "last_transition_ts") {
-            return Err(FieldError::new(field(k), "is not a condition field (type, status, reason, message, last_transition_ts)"));
+        if !matches!(
+            k.as_str(),
+            "type" | "status" | "reason" | "message" | "last_transition_ts"
+        ) {
+            return Err(FieldError::new(
+                field(k),
+                "is not a condition field (type, status, reason, message, last_transition_ts)",
+            ));
         }
     }
     let ty = obj
@@ -488,7 +577,9 @@ fn validate_condition(i: usize, c: &Value, old: &[Value], now: &str) -> Result<V
     };
     let reason = text("reason")?;
     let message = text("message")?;
-    let prior = old.iter().find(|o| o.get("type").and_then(Value::as_str) == Some(ty));
+    let prior = old
+        .iter()
+        .find(|o| o.get("type").and_then(Value::as_str) == Some(ty));
     let last = match prior {
         Some(p) if p.get("status").and_then(Value::as_str) == Some(status) => p
             .get("last_transition_ts")

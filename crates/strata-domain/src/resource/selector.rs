@@ -41,14 +41,19 @@ pub fn valid_key(key: &str) -> bool {
     };
     let name_ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     let prefix_ok = prefix.is_none_or(|p| {
         !p.is_empty()
             && p.len() <= 253
             && p.split('.').all(|part| {
-                !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             })
     });
     name_ok && prefix_ok
@@ -58,7 +63,9 @@ pub fn valid_key(key: &str) -> bool {
 pub fn valid_value(value: &str) -> bool {
     value.is_empty()
         || (value.len() <= 63
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             && value.starts_with(|c: char| c.is_ascii_alphanumeric())
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -116,11 +123,18 @@ fn set(rest: &str) -> Result<Vec<String>, SelectorError> {
         .trim()
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| SelectorError(format!("expected `(a,b,...)` after in/notin, found `{}`", rest.trim())))?;
+        .ok_or_else(|| {
+            SelectorError(format!(
+                "expected `(a,b,...)` after in/notin, found `{}`",
+                rest.trim()
+            ))
+        })?;
     let values: Result<Vec<String>, _> = inner.split(',').map(value).collect();
     let values = values?;
     if values.is_empty() || values.iter().all(|v| v.is_empty()) {
-        return Err(SelectorError("an in/notin set needs at least one value".into()));
+        return Err(SelectorError(
+            "an in/notin set needs at least one value".into(),
+        ));
     }
     Ok(values)
 }
@@ -143,11 +157,11 @@ impl LabelSelector {
                     reqs.push(Requirement::NotIn(key(words[0])?, set(r)?));
                     continue;
                 }
-                if let Some(r) = rest.strip_prefix("in") {
-                    if r.trim_start().starts_with('(') {
-                        reqs.push(Requirement::In(key(words[0])?, set(r)?));
-                        continue;
-                    }
+                if let Some(r) = rest.strip_prefix("in")
+                    && r.trim_start().starts_with('(')
+                {
+                    reqs.push(Requirement::In(key(words[0])?, set(r)?));
+                    continue;
                 }
             }
             if let Some((k, v)) = part.split_once("!=") {
@@ -172,7 +186,9 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        let s = LabelSelector::parse("tier=gold,env!=dev,region in (eu,us),!legacy,team,x notin (a)").unwrap();
+        let s =
+            LabelSelector::parse("tier=gold,env!=dev,region in (eu,us),!legacy,team,x notin (a)")
+                .unwrap();
         assert_eq!(
             s.0,
             vec![
@@ -186,13 +202,24 @@ mod tests {
         );
         assert_eq!(
             LabelSelector::parse("strata.dev/seeded==true").unwrap().0,
-            vec![Requirement::Equals("strata.dev/seeded".into(), "true".into())]
+            vec![Requirement::Equals(
+                "strata.dev/seeded".into(),
+                "true".into()
+            )]
         );
     }
 
     #[test]
     fn refuses_bad_input() {
-        for bad in ["a in (b", "=x", "a=b,,c", "a in ()", "bad key=x", "a=b c", "a in b"] {
+        for bad in [
+            "a in (b",
+            "=x",
+            "a=b,,c",
+            "a in ()",
+            "bad key=x",
+            "a=b c",
+            "a in b",
+        ] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad} accepted");
         }
     }

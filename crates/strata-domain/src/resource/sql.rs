@@ -13,7 +13,10 @@ pub fn ident(name: &str) -> String {
 }
 
 /// The columns a request selects: all of them, or `uid` plus the requested ones.
-pub fn field_columns<'a>(t: &'a Table, fields: Option<&[String]>) -> Result<Vec<&'a str>, ResourceError> {
+pub fn field_columns<'a>(
+    t: &'a Table,
+    fields: Option<&[String]>,
+) -> Result<Vec<&'a str>, ResourceError> {
     match fields {
         None => Ok(t.columns.iter().map(|c| c.name.as_str()).collect()),
         Some(names) => {
@@ -54,10 +57,14 @@ pub fn param(t: &Table, column: &str, n: usize) -> String {
 
 /// Parse a `row_to_json` result into a resource.
 pub fn resource_of(json: String) -> Result<Resource, ResourceError> {
-    let value: Value = serde_json::from_str(&json).map_err(|e| ResourceError::Internal(format!("row JSON: {e}")))?;
+    let value: Value = serde_json::from_str(&json)
+        .map_err(|e| ResourceError::Internal(format!("row JSON: {e}")))?;
     let Value::Object(mut body) = value else {
         return Err(ResourceError::Internal("row JSON is not an object".into()));
     };
-    let version = body.remove("__version").and_then(|v| v.as_i64()).unwrap_or(0);
+    let version = body
+        .remove("__version")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
     Ok(Resource { body, version })
 }

@@ -51,7 +51,11 @@ pub fn cast_of(column: &Column) -> String {
 
 /// Convert a client's JSON value for `column` to the text PostgreSQL will cast, or say why not.
 /// `None` means SQL NULL.
-pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<String>, FieldError> {
+pub fn to_param(
+    table: &Table,
+    column: &Column,
+    value: &Value,
+) -> Result<Option<String>, FieldError> {
     let name = column.name.as_str();
     let err = |m: String| FieldError::new(name, m);
     if value.is_null() {
@@ -76,7 +80,9 @@ pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<
             _ => return Err(err("must be a string".into())),
         },
         SqlType::Integer | SqlType::SmallInt | SqlType::BigInt => {
-            let n = value.as_i64().ok_or_else(|| err("must be an integer".into()))?;
+            let n = value
+                .as_i64()
+                .ok_or_else(|| err("must be an integer".into()))?;
             let (lo, hi) = match column.sql_type {
                 SqlType::SmallInt => (i64::from(i16::MIN), i64::from(i16::MAX)),
                 SqlType::Integer => (i64::from(i32::MIN), i64::from(i32::MAX)),
@@ -95,7 +101,11 @@ pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<
             let raw = match value {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
-                _ => return Err(err("must be a decimal number (a string like \"12.50\" keeps it exact)".into())),
+                _ => {
+                    return Err(err(
+                        "must be a decimal number (a string like \"12.50\" keeps it exact)".into(),
+                    ));
+                }
             };
             let d = Decimal::from_str(raw.trim())
                 .or_else(|_| Decimal::from_scientific(raw.trim()))
@@ -113,7 +123,9 @@ pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<
             d.normalize().to_string()
         }
         SqlType::DoublePrecision => {
-            let f = value.as_f64().ok_or_else(|| err("must be a number".into()))?;
+            let f = value
+                .as_f64()
+                .ok_or_else(|| err("must be a number".into()))?;
             if !f.is_finite() {
                 return Err(err("must be finite".into()));
             }
@@ -121,8 +133,12 @@ pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<
         }
         SqlType::Jsonb | SqlType::Json => {
             match json_shape(table, name) {
-                Some("object") if !value.is_object() => return Err(err("must be a JSON object".into())),
-                Some("array") if !value.is_array() => return Err(err("must be a JSON array".into())),
+                Some("object") if !value.is_object() => {
+                    return Err(err("must be a JSON object".into()));
+                }
+                Some("array") if !value.is_array() => {
+                    return Err(err("must be a JSON array".into()));
+                }
                 _ => {}
             }
             if contains_nul(value) {
@@ -131,9 +147,14 @@ pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<
             value.to_string()
         }
         SqlType::TimestampTz => {
-            let s = value.as_str().ok_or_else(|| err("must be an RFC 3339 timestamp string".into()))?;
-            let t = DateTime::parse_from_rfc3339(s)
-                .map_err(|_| err(format!("`{s}` is not an RFC 3339 timestamp like 2026-11-28T15:36:00Z")))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| err("must be an RFC 3339 timestamp string".into()))?;
+            let t = DateTime::parse_from_rfc3339(s).map_err(|_| {
+                err(format!(
+                    "`{s}` is not an RFC 3339 timestamp like 2026-11-28T15:36:00Z"
+                ))
+            })?;
             let y = t.naive_utc().date().format("%Y").to_string();
             if y.len() != 4 {
                 return Err(err("year must be between 0001 and 9999".into()));
@@ -141,7 +162,9 @@ pub fn to_param(table: &Table, column: &Column, value: &Value) -> Result<Option<
             t.to_rfc3339()
         }
         SqlType::Date => {
-            let s = value.as_str().ok_or_else(|| err("must be a date string YYYY-MM-DD".into()))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| err("must be a date string YYYY-MM-DD".into()))?;
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map_err(|_| err(format!("`{s}` is not a date like 2026-11-28")))?
                 .to_string()
@@ -170,11 +193,19 @@ pub fn check_labels(value: &Value) -> Result<(), FieldError> {
         .ok_or_else(|| FieldError::new("labels", "must be a JSON object of string values"))?;
     for (k, v) in obj {
         if !valid_key(k) {
-            return Err(FieldError::new(format!("labels.{k}"), "is not a valid label key"));
+            return Err(FieldError::new(
+                format!("labels.{k}"),
+                "is not a valid label key",
+            ));
         }
         match v.as_str() {
             Some(s) if valid_value(s) => {}
-            _ => return Err(FieldError::new(format!("labels.{k}"), "must be a label value string (up to 63 of [A-Za-z0-9._-])")),
+            _ => {
+                return Err(FieldError::new(
+                    format!("labels.{k}"),
+                    "must be a label value string (up to 63 of [A-Za-z0-9._-])",
+                ));
+            }
         }
     }
     Ok(())
@@ -187,11 +218,19 @@ pub fn check_annotations(value: &Value) -> Result<(), FieldError> {
         .ok_or_else(|| FieldError::new("annotations", "must be a JSON object of string values"))?;
     for (k, v) in obj {
         if !valid_key(k) {
-            return Err(FieldError::new(format!("annotations.{k}"), "is not a valid annotation key"));
+            return Err(FieldError::new(
+                format!("annotations.{k}"),
+                "is not a valid annotation key",
+            ));
         }
         match v.as_str() {
             Some(s) if !s.contains('\0') => {}
-            _ => return Err(FieldError::new(format!("annotations.{k}"), "must be a string")),
+            _ => {
+                return Err(FieldError::new(
+                    format!("annotations.{k}"),
+                    "must be a string",
+                ));
+            }
         }
     }
     Ok(())
@@ -238,9 +277,21 @@ mod tests {
 
     #[test]
     fn numeric_bounds_and_scale() {
-        let c = col(SqlType::Numeric { precision: Some(20), scale: Some(4) }, true);
-        assert_eq!(to_param(&table(), &c, &json!("12.50")).unwrap().as_deref(), Some("12.5"));
-        assert_eq!(to_param(&table(), &c, &json!(3)).unwrap().as_deref(), Some("3"));
+        let c = col(
+            SqlType::Numeric {
+                precision: Some(20),
+                scale: Some(4),
+            },
+            true,
+        );
+        assert_eq!(
+            to_param(&table(), &c, &json!("12.50")).unwrap().as_deref(),
+            Some("12.5")
+        );
+        assert_eq!(
+            to_param(&table(), &c, &json!(3)).unwrap().as_deref(),
+            Some("3")
+        );
         assert!(to_param(&table(), &c, &json!("1.23456")).is_err());
         assert!(to_param(&table(), &c, &json!("1e30")).is_err());
         assert!(to_param(&table(), &c, &json!("abc")).is_err());

@@ -1,9 +1,11 @@
 //! One module per command; each returns the process exit code.
 
+mod apikey;
 mod bench;
 mod demo;
 mod schema;
 mod seed;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -18,6 +20,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schema(cmd) => schema::run(&cli.global, cmd).await,
         Command::Seed(args) => seed::run(&cli.global, args).await,
         Command::Bench(cmd) => bench::run(&cli.global, cmd).await,
+        Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::Apikey(cmd) => apikey::run(&cli.global, cmd).await,
     }
 }
 

@@ -1,0 +1,122 @@
+//! The router and its middleware: request ids, tracing, compression, timeouts, body limits,
+//! and problem+json for every error, including the ones axum produces itself.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::Problem;
+use crate::routes::{friendly, meta, resources};
+use crate::state::AppState;
+
+/// Largest request body accepted (413 above).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+#[derive(Clone, Copy)]
+struct UlidRequestId;
+
+impl MakeRequestId for UlidRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/v1/resources/{table}",
+            get(resources::list).post(resources::create),
+        )
+        .route(
+            "/v1/resources/{table}/{uid}",
+            get(resources::get)
+                .patch(resources::patch)
+                .delete(resources::delete),
+        )
+        .route(
+            "/v1/resources/{table}/{uid}/status",
+            get(resources::get_status).put(resources::put_status),
+        )
+        .route("/v1/orders", get(friendly::orders_list))
+        .route("/v1/orders/{uid}", get(friendly::order_get))
+        .route(
+            "/v1/orders/{uid}/line-items",
+            get(friendly::order_line_items),
+        )
+        .route(
+            "/v1/macrodata-catalogs/{uid}/artifacts",
+            get(friendly::catalog_artifacts),
+        )
+        .route(
+            "/v1/{alias}",
+            get(friendly::alias_list).post(friendly::alias_create),
+        )
+        .route(
+            "/v1/{alias}/{uid}",
+            get(friendly::alias_get)
+                .patch(friendly::alias_patch)
+                .delete(friendly::alias_delete),
+        )
+        .route("/openapi.json", get(meta::openapi))
+        .route("/docs", get(meta::docs))
+        .route("/docs/assets/{name}", get(meta::docs_asset))
+        .route("/healthz", get(meta::healthz))
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, "no such path; see /openapi.json")
+        })
+        .with_state(state);
+    api.layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
+}
+
+/// axum's own rejections (405, 413, …) come with plain bodies; give them problem+json.
+async fn problem_for_bare_errors(req: Request<Body>, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return resp;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this path does not support that method; see /openapi.json".to_string()
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => format!("the body is larger than {BODY_LIMIT} bytes"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body as application/json".to_string(),
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let mut out = Problem::new(status, detail).into_response();
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    out
+}

@@ -1,0 +1,127 @@
+//! Authentication (API keys, optional SSO assertion), scopes per module and verb, a rate limit
+//! per caller, and the audit record of every write.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::Value;
+use strata_domain::audit::{AuditAction, AuditRecord, record};
+pub use strata_domain::identity::Verb;
+use strata_domain::identity::{AuthError, Caller};
+
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// A token bucket per caller: `rate` requests per second, bursts of `burst`.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate_per_second: f64, burst: f64) -> Self {
+        Self {
+            rate: rate_per_second,
+            burst: burst.max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Take one token; `false` means the caller is over its rate.
+    pub fn allow(&self, key: &str) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let now = Instant::now();
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs() < 60);
+        }
+        let (tokens, last) = buckets.entry(key.to_string()).or_insert((self.burst, now));
+        let refill = now.duration_since(*last).as_secs_f64() * self.rate;
+        *tokens = (*tokens + refill).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Authenticate the request and check the caller may `verb` the module owning `table`.
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    table: &str,
+    verb: Verb,
+) -> ApiResult<Caller> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let assertion = state
+        .verifier
+        .assertion_header()
+        .and_then(|h| headers.get(h))
+        .and_then(|v| v.to_str().ok());
+    let caller = state
+        .verifier
+        .verify_request(&state.db, authorization, assertion)
+        .await
+        .map_err(|e| match e {
+            AuthError::Unavailable(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry shortly",
+            ),
+            _ => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or invalid credentials: send `Authorization: Bearer <api key>`",
+            ),
+        })?;
+    if !state.limiter.allow(&caller.principal_uid) {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate limit exceeded; slow down and retry",
+        ));
+    }
+    let module = state.module_of(table).unwrap_or_default();
+    caller
+        .require(module, verb)
+        .map_err(|_| Problem::new(StatusCode::FORBIDDEN, "this key's scopes do not allow that"))?;
+    Ok(caller)
+}
+
+/// Record a write in `audit_event`, inside the write's own transaction.
+pub async fn audit<C: tokio_postgres::GenericClient>(
+    client: &C,
+    caller: &Caller,
+    headers: &HeaderMap,
+    action: AuditAction,
+    table: &str,
+    uid: &str,
+    change: Value,
+) -> ApiResult<()> {
+    let mut rec = AuditRecord::by(caller, action, table, uid);
+    rec.request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    rec.user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    rec.change = change;
+    record(client, rec).await.map(|_| ()).map_err(|e| {
+        tracing::error!(error = %e, "audit record failed");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the write could not be audited and was not applied; retry",
+        )
+    })
+}

@@ -1,0 +1,146 @@
+//! The OpenAPI 3.1 document, generated from the schema model (see docs/api.md), and the static
+//! viewer served at `/docs`.
+//!
+//! - [`schemas`]: `components.schemas` — per table `<Table>`, `<Table>Create`, `<Table>Patch`,
+//!   `<Table>Page`, `<Table>Status`, `<Table>StatusUpdate`, plus the shared shapes.
+//! - [`params`]: query, path and header parameters, mirroring `ListParams::from_query`.
+//! - [`responses`]: problem+json error responses, `ETag`/`Location` headers, security.
+//! - [`paths`]: `/v1/resources/<table>…` for every table, the friendly paths, the public paths.
+//! - [`viewer`]: the vendored Swagger UI bundle and `docs.html`.
+
+mod params;
+mod paths;
+mod responses;
+mod schemas;
+mod viewer;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Map, Value, json};
+use strata_schema::{Schema, Table};
+
+pub use viewer::{docs_html, viewer_asset};
+
+/// The whole document.
+pub fn document(schema: &Schema) -> Value {
+    let mut tags: Vec<Value> = schema
+        .modules
+        .iter()
+        .map(|m| {
+            let tables = m
+                .tables
+                .iter()
+                .map(|t| format!("`{}`", t.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let description = match m.description.trim() {
+                "" => format!("Tables: {tables}."),
+                d => format!("{d}\n\nTables: {tables}."),
+            };
+            json!({"name": module_tag(m.number, &m.name), "description": description})
+        })
+        .collect();
+    tags.push(json!({"name": paths::META_TAG, "description": "The API description, its viewer and liveness; no authentication."}));
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Strata API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "summary": "The commerce data platform's resource API, generated from the schema model.",
+            "description": INFO_DESCRIPTION,
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": "/"}],
+        "security": [{responses::BEARER: []}],
+        "tags": tags,
+        "x-tagGroups": tag_groups(schema),
+        "paths": paths::paths(schema),
+        "components": {
+            "schemas": schemas::components(schema),
+            "parameters": params::components(),
+            "responses": responses::components(),
+            "headers": responses::headers(),
+            "securitySchemes": responses::security_schemes(),
+        },
+    })
+}
+
+const INFO_DESCRIPTION: &str = "Every table of the domain schema is a resource collection under \
+`/v1/resources/{table}`, with a few friendly aliases (`/v1/orders`, `/v1/products`, …).\n\n\
+A resource is a flat JSON object of its columns. NUMERIC columns are exact decimal **strings**; \
+`raw_<money>` companions are maintained by the server; timestamps are RFC 3339 in UTC.\n\n\
+Lists return `{\"items\": [...], \"next_cursor\": \"<opaque>\" | null}`; pass `next_cursor` back as \
+`cursor` (with the same `sort`) for the next page. Unknown query parameters are a 400.\n\n\
+Writes: `POST` creates (201 with `Location` and `ETag`), `PATCH` applies a JSON merge patch, \
+`DELETE` moves domain rows to their first terminal phase (200) and removes link rows (204), \
+`PUT …/status` changes the status subresource. `PATCH`, `DELETE` and `PUT …/status` honour \
+`If-Match` (412 when the row changed).\n\n\
+Errors are RFC 9457 `application/problem+json` documents; 422 lists one entry per invalid field.\n\n\
+Authentication: `Authorization: Bearer <api key>` (`strata apikey create --name N --scopes S`). \
+Scopes are `<module>:read` and `<module>:write` (module names as in the tags, without the \
+number), `*:read`, `*:write` or `*`; write implies read.";
+
+/// `06 order`: the tag of a module's operations.
+pub(crate) fn module_tag(number: u8, name: &str) -> String {
+    format!("{number:02} {name}")
+}
+
+/// The tag and scope name of the module owning a table.
+pub(crate) fn module_of<'a>(schema: &'a Schema, t: &Table) -> (String, &'a str) {
+    schema
+        .modules
+        .iter()
+        .find(|m| m.number == t.module)
+        .map(|m| (module_tag(m.number, &m.name), m.name.as_str()))
+        .unwrap_or_else(|| (module_tag(t.module, "unknown"), "unknown"))
+}
+
+/// `x-tagGroups` (read by Redoc and Scalar): the seed's passes, then the public endpoints.
+fn tag_groups(schema: &Schema) -> Value {
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for m in &schema.modules {
+        let label = m.pass().map(|p| p.label()).unwrap_or("Other").to_string();
+        let tag = Value::String(module_tag(m.number, &m.name));
+        match groups.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, tags)) => tags.push(tag),
+            None => groups.push((label, vec![tag])),
+        }
+    }
+    groups.push(("Meta".into(), vec![Value::String(paths::META_TAG.into())]));
+    Value::Array(
+        groups
+            .into_iter()
+            .map(|(name, tags)| json!({"name": name, "tags": tags}))
+            .collect(),
+    )
+}
+
+/// `order_header` → `OrderHeader`.
+pub(crate) fn pascal(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            match cs.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + cs.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// `{"$ref": "#/components/<kind>/<name>"}`.
+pub(crate) fn reference(kind: &str, name: &str) -> Value {
+    json!({"$ref": format!("#/components/{kind}/{name}")})
+}
+
+pub(crate) fn schema_ref(name: &str) -> Value {
+    reference("schemas", name)
+}
+
+/// Insert a component, refusing to silently overwrite another one of the same name.
+pub(crate) fn insert_unique(map: &mut Map<String, Value>, name: String, value: Value) {
+    let dup = map.insert(name.clone(), value);
+    debug_assert!(dup.is_none(), "OpenAPI component `{name}` generated twice");
+}

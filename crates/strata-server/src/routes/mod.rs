@@ -1,0 +1,5 @@
+//! Routes, one module per area of the API.
+
+pub mod friendly;
+pub mod meta;
+pub mod resources;

@@ -1,0 +1,50 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use strata_domain::Database;
+use strata_domain::identity::Verifier;
+use strata_domain::resource::ResourceStore;
+use strata_schema::Schema;
+
+use crate::auth::RateLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<Database>,
+    pub store: ResourceStore,
+    pub schema: Arc<Schema>,
+    /// Rendered once at start-up.
+    pub openapi: Arc<Value>,
+    pub verifier: Arc<Verifier>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(
+        db: Arc<Database>,
+        schema: Arc<Schema>,
+        verifier: Verifier,
+        limiter: RateLimiter,
+    ) -> Self {
+        let openapi = Arc::new(crate::openapi::document(&schema));
+        Self {
+            store: ResourceStore::new(schema.clone()),
+            db,
+            schema,
+            openapi,
+            verifier: Arc::new(verifier),
+            limiter: Arc::new(limiter),
+        }
+    }
+
+    /// The schema module a table belongs to (for scopes).
+    pub fn module_of(&self, table: &str) -> Option<&str> {
+        self.schema
+            .modules
+            .iter()
+            .find(|m| m.tables.iter().any(|t| t.name == table))
+            .map(|m| m.name.as_str())
+    }
+}
