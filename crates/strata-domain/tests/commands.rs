@@ -1169,3 +1169,131 @@ async fn concurrent_placements_get_unique_order_numbers() {
         .collect();
     assert_eq!(logged, numbers);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn numbering_continues_after_imported_orders() {
+    let f = setup().await;
+    // An imported (or seeded) order whose number runs 1000 ahead of its display id.
+    f.db.client()
+        .await
+        .expect("client")
+        .execute(
+            "INSERT INTO order_header (uid, order_number, display_id, store_uid, currency_code, \
+               item_total, raw_item_total, subtotal, raw_subtotal, shipping_total, \
+               raw_shipping_total, tax_total, raw_tax_total, total, raw_total, quantity, placed_ts) \
+             VALUES ($1, '#2500', 1500, $2, 'usd', 0, '{}', 0, '{}', 0, '{}', 0, '{}', 0, '{}', \
+               0, now())",
+            &[&uid("ord"), &f.cat.store],
+        )
+        .await
+        .expect("insert an imported order");
+    let placed = place_order(&f.db, f.log.as_ref(), guest_order(&f.cat, 1))
+        .await
+        .expect("place after the import");
+    assert_eq!(placed.order_number, "#2501");
+    assert_eq!(placed.display_id, 2501);
+    let next = place_order(&f.db, f.log.as_ref(), guest_order(&f.cat, 1))
+        .await
+        .expect("and the next");
+    assert_eq!(next.order_number, "#2502");
+}
+
+/// A log that refuses every append (a full disk, a lost volume).
+struct BrokenLog;
+
+type LogFuture<'a, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, strata_events::LogError>> + Send + 'a>,
+>;
+
+fn broken() -> strata_events::LogError {
+    strata_events::LogError::Open {
+        path: "/lost/events.sqlite".into(),
+        reason: "disk full".into(),
+    }
+}
+
+// `EventLog` is an `async_trait`; this is its expansion, written out.
+impl EventLog for BrokenLog {
+    fn append<'s, 'f>(
+        &'s self,
+        _stream: StreamName,
+        _events: Vec<Event>,
+    ) -> LogFuture<'f, strata_events::AppendReceipt>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        Box::pin(async { Err(broken()) })
+    }
+
+    fn read<'s, 'c, 'f>(
+        &'s self,
+        _stream: StreamName,
+        _consumer: &'c str,
+        _max: usize,
+    ) -> LogFuture<'f, Vec<strata_events::Delivery>>
+    where
+        's: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        Box::pin(async { Err(broken()) })
+    }
+
+    fn commit<'s, 'c, 'f>(
+        &'s self,
+        _stream: StreamName,
+        _consumer: &'c str,
+        _offset: u64,
+    ) -> LogFuture<'f, u64>
+    where
+        's: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        Box::pin(async { Err(broken()) })
+    }
+
+    fn stats<'s, 'f>(&'s self, _stream: StreamName) -> LogFuture<'f, strata_events::StreamStats>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        Box::pin(async { Err(broken()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwritable_log_is_reported_and_reemit_repairs_it() {
+    let f = setup().await;
+    let since = Utc::now() - chrono::Duration::hours(1);
+    let err = place_order(&f.db, &BrokenLog, order(&f.cat))
+        .await
+        .expect_err("the log refuses the event");
+    let CommandError::EventLog {
+        order_uid,
+        event_id,
+        attempts,
+        ..
+    } = &err
+    else {
+        panic!("expected EventLog, got {err:?}");
+    };
+    assert_eq!(*attempts, strata_domain::commands::APPEND_ATTEMPTS);
+    let message = err.to_string();
+    assert!(message.contains("IS committed"), "{message}");
+    assert!(message.contains("reemit_order_events"), "{message}");
+    // The order is committed…
+    assert_eq!(counts(&f.db).await["order_header"], 1);
+    assert_eq!(head(f.log.as_ref()).await, 0);
+    // …and the recovery path appends its event, under the id the error named.
+    let report = reemit_order_events(&f.db, f.log.as_ref(), since)
+        .await
+        .expect("reemit");
+    assert_eq!(report.appended, 1);
+    let logged = events(f.log.as_ref()).await;
+    assert_eq!(logged.len(), 1);
+    assert_eq!(&logged[0].event_id, event_id);
+    assert_eq!(logged[0].body.order.order_uid.as_str(), order_uid);
+    assert_eq!(logged[0].event_type(), "order_created");
+}

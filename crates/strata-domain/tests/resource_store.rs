@@ -111,7 +111,7 @@ async fn crud_on_a_table_of_every_module() {
                 table,
                 &uid,
                 &json!({"labels": {"tier": "gold"}}),
-                Some(got.version),
+                Some(got.version.into()),
             )
             .await
             .expect("patch");
@@ -309,7 +309,7 @@ async fn etags_errors_and_status() {
             "product_tag",
             r.uid(),
             &json!({"tag_name": "y"}),
-            Some(r.version),
+            Some(r.version.into()),
         )
         .await
         .expect("first write");
@@ -320,7 +320,7 @@ async fn etags_errors_and_status() {
                 "product_tag",
                 r.uid(),
                 &json!({"tag_name": "z"}),
-                Some(r.version)
+                Some(r.version.into())
             )
             .await,
         Err(ResourceError::PreconditionFailed)

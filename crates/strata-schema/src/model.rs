@@ -209,6 +209,19 @@ pub struct Column {
     pub reference: Option<Reference>,
     /// Declared unit of a non-money NUMERIC, from `unit: ...` in the comment.
     pub unit: Option<String>,
+    /// Single-column CHECK facts a client can be told up front (`~` patterns, numeric bounds).
+    pub constraints: ColumnConstraints,
+}
+
+/// What a column's CHECKs require of one value, when they say it plainly: a regular expression
+/// (`col ~ '...'`) and inclusive or exclusive numeric bounds (`col >= 0`, `col > 0`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ColumnConstraints {
+    pub patterns: Vec<String>,
+    pub minimum: Option<f64>,
+    pub exclusive_minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub exclusive_maximum: Option<f64>,
 }
 
 /// Columns every table carries, maintained by Strata rather than by clients.

@@ -16,7 +16,9 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::error::SchemaError;
-use crate::model::{Check, Column, Index, Module, Reference, Schema, SqlType, Table};
+use crate::model::{
+    Check, Column, ColumnConstraints, Index, Module, Reference, Schema, SqlType, Table,
+};
 use crate::source::{SchemaSource, SourceFile};
 
 /// A statement the conventions forbid or that this model does not describe, kept for the linter.
@@ -357,6 +359,7 @@ fn table_of(
             enum_values: None,
             reference: None,
             unit: None,
+            constraints: ColumnConstraints::default(),
         };
         for opt in &col.options {
             match &opt.option {
@@ -485,6 +488,93 @@ fn derive_from_checks(ct: &CreateTable, table: &mut Table) {
         if let Some(c) = table.columns.iter_mut().find(|c| c.name == col) {
             c.enum_values = Some(values);
         }
+    }
+    // Plain single-column facts, only from top-level conjuncts (a fact under OR or NOT is not
+    // a requirement).
+    let mut all: Vec<&Expr> = Vec::new();
+    for col in &ct.columns {
+        for opt in &col.options {
+            if let ColumnOption::Check(c) = &opt.option {
+                all.push(&c.expr);
+            }
+        }
+    }
+    for constraint in &ct.constraints {
+        if let TableConstraint::Check(c) = constraint {
+            all.push(&c.expr);
+        }
+    }
+    let mut conj = Vec::new();
+    for e in all {
+        conjuncts(e, &mut conj);
+    }
+    for e in conj {
+        let Expr::BinaryOp { left, op, right } = e else {
+            continue;
+        };
+        let Some(col) = ident(left) else { continue };
+        if col == "uid" {
+            continue;
+        }
+        let Some(c) = table.columns.iter_mut().find(|c| c.name == col) else {
+            continue;
+        };
+        let k = &mut c.constraints;
+        match op {
+            BinaryOperator::PGRegexMatch => {
+                if let Some(p) = string_literal(right) {
+                    k.patterns.push(p);
+                }
+            }
+            BinaryOperator::GtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Lt => {
+                let Some(n) = number_literal(right) else {
+                    continue;
+                };
+                match op {
+                    BinaryOperator::GtEq => k.minimum = Some(k.minimum.map_or(n, |m| m.max(n))),
+                    BinaryOperator::Gt => {
+                        k.exclusive_minimum = Some(k.exclusive_minimum.map_or(n, |m| m.max(n)))
+                    }
+                    BinaryOperator::LtEq => k.maximum = Some(k.maximum.map_or(n, |m| m.min(n))),
+                    _ => k.exclusive_maximum = Some(k.exclusive_maximum.map_or(n, |m| m.min(n))),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Split `a AND (b AND c)` into its conjuncts.
+fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::Nested(inner) => conjuncts(inner, out),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+fn number_literal(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse().ok(),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => number_literal(expr).map(|n| -n),
+        Expr::Nested(inner) => number_literal(inner),
+        _ => None,
     }
 }
 

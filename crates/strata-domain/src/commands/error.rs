@@ -36,9 +36,9 @@ pub enum CommandError {
     /// even after retries. The fact is safe in PostgreSQL; `reemit_order_events` appends the
     /// missing event (with the same id) once the log is writable again.
     #[error(
-        "the change to order {order_uid} was committed, but its event {event_id} could not be \
-         appended to COMMERCE_TELEMETRY after {attempts} attempts ({source}); \
-         run reemit_order_events to append it"
+        "event {event_id} of order {order_uid} could not be appended to COMMERCE_TELEMETRY after \
+         {attempts} attempts ({source}); the PostgreSQL change IS committed: run \
+         reemit_order_events to append the event"
     )]
     EventLog {
         /// The order the committed change belongs to.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
+use deadpool_postgres::ClientWrapper;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -106,28 +106,29 @@ impl Want {
     };
 }
 
-/// The order header with the completion time: from the `Completed` condition that
-/// `complete_order` writes, else `placed_ts` (orders completed by an import carry no condition;
-/// `placed_ts` never changes, so their event id stays stable).
-const HEADER_SQL: &str = "SELECT uid, order_number, store_uid, customer_uid, email, region_uid, \
-     sales_channel_uid, currency_code, item_total, subtotal, coalesce(discount_total, 0), \
-     shipping_total, tax_total, total, placed_ts, \
-     CASE WHEN status->>'phase' = 'completed' THEN coalesce( \
+/// The order header with its lines (as JSON arrays of text, so amounts keep their exact scale)
+/// and its attribution, in one statement. The completion time comes from the `Completed`
+/// condition that `complete_order` writes, else `placed_ts` (orders completed by an import carry
+/// no condition; `placed_ts` never changes, so their event id stays stable).
+const HEADER_SQL: &str = "SELECT h.uid, h.order_number, h.store_uid, h.customer_uid, h.email, \
+     h.region_uid, h.sales_channel_uid, h.currency_code, h.item_total, h.subtotal, \
+     coalesce(h.discount_total, 0), h.shipping_total, h.tax_total, h.total, h.placed_ts, \
+     CASE WHEN h.status->>'phase' = 'completed' THEN coalesce( \
          (SELECT (c->>'last_transition_ts')::timestamptz \
-            FROM jsonb_array_elements(status->'conditions') c \
-           WHERE c->>'type' = 'Completed' AND c->>'status' = 'True' LIMIT 1), placed_ts) END \
-     FROM order_header WHERE uid = ANY($1::text[]) ORDER BY uid";
-
-const LINES_SQL: &str = "SELECT order_uid, uid, product_uid, product_title, product_handle, \
-     variant_uid, variant_title, variant_sku, quantity, unit_price, subtotal, discount_total, \
-     tax_total, total \
-     FROM order_line_item WHERE order_uid = ANY($1::text[]) ORDER BY order_uid, uid";
-
-const ATTRIBUTION_SQL: &str = "SELECT DISTINCT ON (l.order_uid) l.order_uid, r.publisher_uid, \
-     r.uid, r.referral_link_uid \
-     FROM link_order_referral l JOIN referral r ON r.uid = l.referral_uid \
-     WHERE l.order_uid = ANY($1::text[]) AND l.status->>'phase' = 'active' \
-     ORDER BY l.order_uid, l.attribution_weight DESC, l.uid";
+            FROM jsonb_array_elements(h.status->'conditions') c \
+           WHERE c->>'type' = 'Completed' AND c->>'status' = 'True' LIMIT 1), h.placed_ts) END, \
+     (SELECT coalesce(jsonb_agg(jsonb_build_array(l.uid, l.product_uid, l.product_title, \
+          l.product_handle, l.variant_uid, l.variant_title, l.variant_sku, l.quantity, \
+          l.unit_price::text, l.subtotal::text, l.discount_total::text, l.tax_total::text, \
+          l.total::text) ORDER BY l.uid), '[]'::jsonb) \
+        FROM order_line_item l WHERE l.order_uid = h.uid), \
+     a.publisher_uid, a.uid, a.referral_link_uid \
+     FROM order_header h \
+     LEFT JOIN LATERAL (SELECT r.publisher_uid, r.uid, r.referral_link_uid \
+        FROM link_order_referral lr JOIN referral r ON r.uid = lr.referral_uid \
+       WHERE lr.order_uid = h.uid AND lr.status->>'phase' = 'active' \
+       ORDER BY lr.attribution_weight DESC, lr.uid LIMIT 1) a ON true \
+     WHERE h.uid = ANY($1::text[]) ORDER BY h.uid";
 
 /// Every capture of the order's payments, numbered per order in (create_ts, uid) order.
 const CAPTURES_SQL: &str = "SELECT l.order_uid, c.uid, c.payment_uid, c.amount, c.create_ts, \
@@ -184,11 +185,9 @@ impl OrderEvents {
 }
 
 /// The prepared statements of one load; prepare first, then [`Loader::run`] sends every query in
-/// one round trip (after whatever was sent before it on the same transaction).
+/// one round trip (after whatever was sent before it on the same connection).
 pub(crate) struct Loader {
     header: Statement,
-    lines: Statement,
-    attribution: Statement,
     captures: Option<Statement>,
     shipments: Option<Statement>,
     returns: Option<Statement>,
@@ -196,42 +195,41 @@ pub(crate) struct Loader {
 }
 
 async fn prepare_if(
-    tx: &Transaction<'_>,
+    client: &ClientWrapper,
     yes: bool,
     sql: &str,
 ) -> Result<Option<Statement>, tokio_postgres::Error> {
     if yes {
-        tx.prepare_cached(sql).await.map(Some)
+        client.prepare_cached(sql).await.map(Some)
     } else {
         Ok(None)
     }
 }
 
 async fn query_if(
-    tx: &Transaction<'_>,
+    client: &ClientWrapper,
     statement: Option<&Statement>,
     uids: &[String],
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
     match statement {
-        Some(s) => tx.query(s, &[&uids]).await,
+        Some(s) => client.query(s, &[&uids]).await,
         None => Ok(Vec::new()),
     }
 }
 
 impl Loader {
-    pub async fn prepare(tx: &Transaction<'_>, want: Want) -> Result<Self, tokio_postgres::Error> {
-        let (header, lines, attribution, captures, shipments, returns) = futures_util::try_join!(
-            tx.prepare_cached(HEADER_SQL),
-            tx.prepare_cached(LINES_SQL),
-            tx.prepare_cached(ATTRIBUTION_SQL),
-            prepare_if(tx, want.captures, CAPTURES_SQL),
-            prepare_if(tx, want.shipments, SHIPMENTS_SQL),
-            prepare_if(tx, want.returns, RETURNS_SQL),
+    pub async fn prepare(
+        client: &ClientWrapper,
+        want: Want,
+    ) -> Result<Self, tokio_postgres::Error> {
+        let (header, captures, shipments, returns) = futures_util::try_join!(
+            client.prepare_cached(HEADER_SQL),
+            prepare_if(client, want.captures, CAPTURES_SQL),
+            prepare_if(client, want.shipments, SHIPMENTS_SQL),
+            prepare_if(client, want.returns, RETURNS_SQL),
         )?;
         Ok(Self {
             header,
-            lines,
-            attribution,
             captures,
             shipments,
             returns,
@@ -239,28 +237,21 @@ impl Loader {
         })
     }
 
-    /// Loads `uids` (missing orders are left out) and builds their events.
+    /// Loads `uids` (missing orders are left out) and builds their events. Every query is sent
+    /// when the future is first polled.
     pub async fn run(
         &self,
-        tx: &Transaction<'_>,
+        client: &ClientWrapper,
         uids: &[String],
     ) -> Result<Vec<OrderEvents>, tokio_postgres::Error> {
-        let (headers, lines, attributions, captures, shipments, returns) = futures_util::try_join!(
-            async { tx.query(&self.header, &[&uids]).await },
-            async { tx.query(&self.lines, &[&uids]).await },
-            async { tx.query(&self.attribution, &[&uids]).await },
-            query_if(tx, self.captures.as_ref(), uids),
-            query_if(tx, self.shipments.as_ref(), uids),
-            query_if(tx, self.returns.as_ref(), uids),
+        let (headers, captures, shipments, returns) = futures_util::try_join!(
+            async { client.query(&self.header, &[&uids]).await },
+            query_if(client, self.captures.as_ref(), uids),
+            query_if(client, self.shipments.as_ref(), uids),
+            query_if(client, self.returns.as_ref(), uids),
         )?;
         Ok(assemble(
-            self.want,
-            &headers,
-            &lines,
-            &attributions,
-            &captures,
-            &shipments,
-            &returns,
+            self.want, &headers, &captures, &shipments, &returns,
         ))
     }
 }
@@ -294,23 +285,31 @@ fn sequence(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn line_of(row: &Row) -> Result<CommerceLine, String> {
-    let uid: String = row.get(1);
+/// One line from the header query's JSON array of
+/// `[uid, product_uid, product_title, product_handle, variant_uid, variant_title, sku, quantity,
+/// unit_price, subtotal, discount_total, tax_total, total]` (amounts as exact text).
+fn line_of(value: &Value) -> Result<CommerceLine, String> {
+    let text = |i: usize| value.get(i).and_then(Value::as_str).map(str::to_owned);
+    let uid = text(0).unwrap_or_default();
     let what = |c: &str| format!("order_line_item {uid} {c}");
+    let money = |i: usize, c: &str| {
+        Amount::parse(value.get(i).and_then(Value::as_str).unwrap_or_default())
+            .map_err(|e| format!("{}: {e}", what(c)))
+    };
     Ok(CommerceLine {
         line_item_uid: parse_req(&what("uid"), &uid, OrderLineItemUid::parse)?,
-        product_uid: parse_opt(row.get(2), ProductUid::parse),
-        product_title: row.get(3),
-        product_handle: row.get(4),
-        variant_uid: parse_opt(row.get(5), VariantUid::parse),
-        variant_title: row.get(6),
-        sku: row.get(7),
-        quantity: i64::from(row.get::<_, i32>(8)),
-        unit_price: amount(&what("unit_price"), row.get(9))?,
-        subtotal: amount(&what("subtotal"), row.get(10))?,
-        discount_total: amount(&what("discount_total"), row.get(11))?,
-        tax_total: amount(&what("tax_total"), row.get(12))?,
-        total: amount(&what("total"), row.get(13))?,
+        product_uid: parse_opt(text(1), ProductUid::parse),
+        product_title: text(2),
+        product_handle: text(3),
+        variant_uid: parse_opt(text(4), VariantUid::parse),
+        variant_title: text(5),
+        sku: text(6),
+        quantity: value.get(7).and_then(Value::as_i64).unwrap_or(0),
+        unit_price: money(8, "unit_price")?,
+        subtotal: money(9, "subtotal")?,
+        discount_total: money(10, "discount_total")?,
+        tax_total: money(11, "tax_total")?,
+        total: money(12, "total")?,
     })
 }
 
@@ -448,25 +447,13 @@ fn build(
     Ok((fact.key, event))
 }
 
-fn group(rows: &[Row]) -> HashMap<String, Vec<&Row>> {
-    let mut map: HashMap<String, Vec<&Row>> = HashMap::new();
-    for row in rows {
-        map.entry(row.get(0)).or_default().push(row);
-    }
-    map
-}
-
 fn assemble(
     want: Want,
     headers: &[Row],
-    lines: &[Row],
-    attributions: &[Row],
     captures: &[Row],
     shipments: &[Row],
     returns: &[Row],
 ) -> Vec<OrderEvents> {
-    let lines = group(lines);
-    let attributions = group(attributions);
     let mut facts: HashMap<String, Vec<Result<Fact, String>>> = HashMap::new();
     for row in captures {
         facts.entry(row.get(0)).or_default().push(capture_fact(row));
@@ -489,10 +476,14 @@ fn assemble(
             events: Vec::new(),
             problems: Vec::new(),
         };
-        let order_lines: Result<Vec<CommerceLine>, String> = lines
-            .get(&order_uid)
-            .map(|rows| rows.iter().map(|r| line_of(r)).collect())
-            .unwrap_or_else(|| Ok(Vec::new()));
+        let lines_json: Value = header.get(16);
+        let order_lines: Result<Vec<CommerceLine>, String> = lines_json
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(line_of)
+            .collect();
         let snapshot = match order_lines.and_then(|l| snapshot_of(header, l)) {
             Ok(s) => s,
             Err(problem) => {
@@ -501,14 +492,14 @@ fn assemble(
                 continue;
             }
         };
-        let attribution = attributions.get(&order_uid).and_then(|rows| {
-            let row = rows.first()?;
-            Some(Attribution {
-                publisher_uid: PublisherUid::parse(row.get(1)).ok()?,
-                referral_uid: parse_opt(row.get(2), ReferralUid::parse),
-                referral_link_uid: parse_opt(row.get(3), ReferralLinkUid::parse),
-            })
-        });
+        let attribution = header
+            .get::<_, Option<String>>(17)
+            .and_then(|publisher| PublisherUid::parse(&publisher).ok())
+            .map(|publisher_uid| Attribution {
+                publisher_uid,
+                referral_uid: parse_opt(header.get(18), ReferralUid::parse),
+                referral_link_uid: parse_opt(header.get(19), ReferralLinkUid::parse),
+            });
 
         let mut order_facts: Vec<Result<Fact, String>> = Vec::new();
         if want.created {

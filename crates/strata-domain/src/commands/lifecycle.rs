@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::ClientWrapper;
 use rust_decimal::Decimal;
 use strata_events::{CommerceEvent, EventLog};
 use tokio_postgres::{Row, Statement};
 
 use super::events::{Loader, Want, emit};
 use super::money::to_cents;
+use super::session::{BEGIN_COMMAND, Session};
 use super::{
     CapturePayment, CapturedPayment, CommandError, CompletedOrder, LineQuantityInput, Minter,
     RequestReturn, RequestedReturn, ShipFulfillment, ShippedFulfillment, TxError, check_uid,
@@ -48,7 +49,7 @@ struct OrderLock {
     clock: Statement,
 }
 
-async fn prepare_lock(tx: &Transaction<'_>) -> Result<OrderLock, tokio_postgres::Error> {
+async fn prepare_lock(tx: &ClientWrapper) -> Result<OrderLock, tokio_postgres::Error> {
     let (lock, clock) = futures_util::try_join!(
         tx.prepare_cached(LOCK_ORDER_SQL),
         tx.prepare_cached(CLOCK_SQL)
@@ -59,7 +60,7 @@ async fn prepare_lock(tx: &Transaction<'_>) -> Result<OrderLock, tokio_postgres:
 /// Locks the order row and reads the fact's timestamp. Both queries are sent on the first poll,
 /// so reads pipelined after this future run once the lock is granted.
 async fn lock_order(
-    tx: &Transaction<'_>,
+    tx: &ClientWrapper,
     statements: &OrderLock,
     order_uid: &str,
 ) -> Result<(LockedOrder, DateTime<Utc>), TxError> {
@@ -100,6 +101,19 @@ fn money(d: Decimal) -> Decimal {
     d
 }
 
+/// The event of a committed command; failing to build it now is a bug, and the error says that
+/// the change is committed.
+fn committed_event(
+    order_uid: &str,
+    event: Result<CommerceEvent, CommandError>,
+) -> Result<CommerceEvent, CommandError> {
+    event.map_err(|e| {
+        CommandError::Internal(format!(
+            "the change to order {order_uid} was committed but its event cannot be built: {e}"
+        ))
+    })
+}
+
 fn event_of(
     loaded: Vec<super::events::OrderEvents>,
     order_uid: &str,
@@ -134,17 +148,25 @@ pub async fn complete_order(
     order_uid: &str,
 ) -> Result<CompletedOrder, CommandError> {
     check_uid("order_uid", order_uid, "ord")?;
-    let mut client = db.client().await?;
-    let done = with_retries!("complete_order", &[], complete_once(&mut client, order_uid));
-    drop(client);
+    let session = Session::new(db).await?;
+    let done = with_retries!(
+        "complete_order",
+        &[],
+        session,
+        complete_once(&session, order_uid)
+    );
+    drop(session);
     emit(log, &done.event).await?;
     Ok(done)
 }
 
-async fn complete_once(client: &mut Object, order_uid: &str) -> Result<CompletedOrder, TxError> {
-    let tx = client.transaction().await?;
-    let locks = prepare_lock(&tx).await?;
-    let (order, now) = lock_order(&tx, &locks, order_uid).await?;
+async fn complete_once(session: &Session, order_uid: &str) -> Result<CompletedOrder, TxError> {
+    let tx = session.client();
+    let locks = prepare_lock(tx).await?;
+    let (_, (order, now)) = futures_util::try_join!(
+        async { Ok::<_, TxError>(session.begin(BEGIN_COMMAND).await?) },
+        lock_order(tx, &locks, order_uid)
+    )?;
     match order.phase.as_str() {
         "pending" | "requires_action" => {}
         "completed" => {
@@ -160,14 +182,15 @@ async fn complete_once(client: &mut Object, order_uid: &str) -> Result<Completed
         }
     }
     let complete_st = tx.prepare_cached(COMPLETE_SQL).await?;
-    let loader = Loader::prepare(&tx, Want::COMPLETED).await?;
+    let loader = Loader::prepare(tx, Want::COMPLETED).await?;
     let uids = [order_uid.to_owned()];
-    let (_, loaded) = futures_util::try_join!(
+    let (_, loaded, _) = futures_util::try_join!(
         async { tx.execute(&complete_st, &[&order_uid, &now]).await },
-        loader.run(&tx, &uids),
+        loader.run(tx, &uids),
+        session.commit(),
     )?;
-    let event = event_of(loaded, order_uid, order_uid)?;
-    tx.commit().await?;
+    session.committed();
+    let event = committed_event(order_uid, event_of(loaded, order_uid, order_uid))?;
     Ok(CompletedOrder {
         order_uid: order_uid.to_owned(),
         event,
@@ -275,26 +298,29 @@ pub async fn capture_payment(
     {
         return Err(CommandError::invalid("provider_uid", "must not be empty"));
     }
-    let mut client = db.client().await?;
-    let done = with_retries!("capture_payment", &[], capture_once(&mut client, &cmd));
-    drop(client);
+    let session = Session::new(db).await?;
+    let done = with_retries!(
+        "capture_payment",
+        &[],
+        session,
+        capture_once(&session, &cmd)
+    );
+    drop(session);
     emit(log, &done.event).await?;
     Ok(done)
 }
 
-async fn capture_once(
-    client: &mut Object,
-    cmd: &CapturePayment,
-) -> Result<CapturedPayment, TxError> {
+async fn capture_once(session: &Session, cmd: &CapturePayment) -> Result<CapturedPayment, TxError> {
     let order_uid = cmd.order_uid.as_str();
-    let tx = client.transaction().await?;
+    let tx = session.client();
     let (locks, payment_st, captured_st) = futures_util::try_join!(
-        prepare_lock(&tx),
+        prepare_lock(tx),
         tx.prepare_cached(PAYMENT_SQL),
         tx.prepare_cached(CAPTURED_SQL)
     )?;
-    let ((order, now), existing, captured) = futures_util::try_join!(
-        lock_order(&tx, &locks, order_uid),
+    let (_, (order, now), existing, captured) = futures_util::try_join!(
+        async { Ok(session.begin(BEGIN_COMMAND).await?) },
+        lock_order(tx, &locks, order_uid),
         async { Ok(tx.query_opt(&payment_st, &[&order_uid]).await?) },
         async { Ok(tx.query_one(&captured_st, &[&order_uid]).await?) },
     )?;
@@ -360,9 +386,9 @@ async fn capture_once(
         tx.prepare_cached(PAID_TOTAL_SQL),
         tx.prepare_cached(TOUCH_ORDER_SQL),
     )?;
-    let loader = Loader::prepare(&tx, Want::CAPTURES).await?;
+    let loader = Loader::prepare(tx, Want::CAPTURES).await?;
     let uids = [order_uid.to_owned()];
-    let (_, _, _, _, _, _, _, loaded) = futures_util::try_join!(
+    let (_, _, _, _, _, _, _, loaded, _) = futures_util::try_join!(
         async {
             tx.execute(
                 &collection_st,
@@ -423,10 +449,11 @@ async fn capture_once(
                 .await
         },
         async { tx.execute(&touch_st, &[&order_uid, &now]).await },
-        loader.run(&tx, &uids),
+        loader.run(tx, &uids),
+        session.commit(),
     )?;
-    let event = event_of(loaded, order_uid, &capture_uid)?;
-    tx.commit().await?;
+    session.committed();
+    let event = committed_event(order_uid, event_of(loaded, order_uid, &capture_uid))?;
     Ok(CapturedPayment {
         payment_collection_uid: collection_uid,
         payment_uid,
@@ -529,9 +556,9 @@ pub async fn ship_fulfillment(
         }
         check_line_quantities(lines.iter().map(|l| (&l.line_item_uid, l.quantity)))?;
     }
-    let mut client = db.client().await?;
-    let done = with_retries!("ship_fulfillment", &[], ship_once(&mut client, &cmd));
-    drop(client);
+    let session = Session::new(db).await?;
+    let done = with_retries!("ship_fulfillment", &[], session, ship_once(&session, &cmd));
+    drop(session);
     emit(log, &done.event).await?;
     Ok(done)
 }
@@ -552,19 +579,20 @@ fn check_line_quantities<'a>(
 }
 
 async fn ship_once(
-    client: &mut Object,
+    session: &Session,
     cmd: &ShipFulfillment,
 ) -> Result<ShippedFulfillment, TxError> {
     let order_uid = cmd.order_uid.as_str();
-    let tx = client.transaction().await?;
+    let tx = session.client();
     let (locks, location_st, lines_st, address_st) = futures_util::try_join!(
-        prepare_lock(&tx),
+        prepare_lock(tx),
         tx.prepare_cached(LOCATION_SQL),
         tx.prepare_cached(ORDER_LINES_SQL),
         tx.prepare_cached(SHIPPING_ADDRESS_SQL),
     )?;
-    let ((order, now), location, line_rows, address) = futures_util::try_join!(
-        lock_order(&tx, &locks, order_uid),
+    let (_, (order, now), location, line_rows, address) = futures_util::try_join!(
+        async { Ok(session.begin(BEGIN_COMMAND).await?) },
+        lock_order(tx, &locks, order_uid),
         async { Ok(tx.query_opt(&location_st, &[&cmd.location_uid]).await?) },
         async { Ok(tx.query(&lines_st, &[&order_uid]).await?) },
         async { Ok(tx.query_opt(&address_st, &[&order_uid]).await?) },
@@ -676,9 +704,9 @@ async fn ship_once(
         tx.prepare_cached(SHIPPED_QUANTITIES_SQL),
         tx.prepare_cached(TOUCH_ORDER_SQL),
     )?;
-    let loader = Loader::prepare(&tx, Want::SHIPMENTS).await?;
+    let loader = Loader::prepare(tx, Want::SHIPMENTS).await?;
     let uids = [order_uid.to_owned()];
-    let (_, _, _, _, _, loaded) = futures_util::try_join!(
+    let (_, _, _, _, _, loaded, _) = futures_util::try_join!(
         async {
             tx.execute(
                 &fulfillment_st,
@@ -717,10 +745,11 @@ async fn ship_once(
                 .await
         },
         async { tx.execute(&touch_st, &[&order_uid, &now]).await },
-        loader.run(&tx, &uids),
+        loader.run(tx, &uids),
+        session.commit(),
     )?;
-    let event = event_of(loaded, order_uid, &fulfillment_uid)?;
-    tx.commit().await?;
+    session.committed();
+    let event = committed_event(order_uid, event_of(loaded, order_uid, &fulfillment_uid))?;
     Ok(ShippedFulfillment {
         fulfillment_uid,
         lines: to_ship,
@@ -785,33 +814,35 @@ pub async fn request_return(
             check_uid(&format!("lines[{i}].reason_uid"), reason, "rr")?;
         }
     }
-    let mut client = db.client().await?;
+    let session = Session::new(db).await?;
     let done = with_retries!(
         "request_return",
         &RETURN_NUMBER_KEYS,
-        return_once(&mut client, &cmd)
+        session,
+        return_once(&session, &cmd)
     );
-    drop(client);
+    drop(session);
     emit(log, &done.event).await?;
     Ok(done)
 }
 
-async fn return_once(client: &mut Object, cmd: &RequestReturn) -> Result<RequestedReturn, TxError> {
+async fn return_once(session: &Session, cmd: &RequestReturn) -> Result<RequestedReturn, TxError> {
     let order_uid = cmd.order_uid.as_str();
-    let tx = client.transaction().await?;
+    let tx = session.client();
     let reasons: Vec<String> = cmd
         .lines
         .iter()
         .filter_map(|l| l.reason_uid.clone())
         .collect();
     let (locks, lines_st, requested_st, reasons_st) = futures_util::try_join!(
-        prepare_lock(&tx),
+        prepare_lock(tx),
         tx.prepare_cached(ORDER_LINES_SQL),
         tx.prepare_cached(REQUESTED_SQL),
         tx.prepare_cached(REASONS_SQL),
     )?;
-    let ((order, now), line_rows, requested_rows, reason_rows) = futures_util::try_join!(
-        lock_order(&tx, &locks, order_uid),
+    let (_, (order, now), line_rows, requested_rows, reason_rows) = futures_util::try_join!(
+        async { Ok(session.begin(BEGIN_COMMAND).await?) },
+        lock_order(tx, &locks, order_uid),
         async { Ok(tx.query(&lines_st, &[&order_uid]).await?) },
         async { Ok(tx.query(&requested_st, &[&order_uid]).await?) },
         async { Ok(tx.query(&reasons_st, &[&reasons]).await?) },
@@ -884,9 +915,9 @@ async fn return_once(client: &mut Object, cmd: &RequestReturn) -> Result<Request
         tx.prepare_cached(RETURN_ITEMS_SQL),
         tx.prepare_cached(TOUCH_ORDER_SQL),
     )?;
-    let loader = Loader::prepare(&tx, Want::RETURNS).await?;
+    let loader = Loader::prepare(tx, Want::RETURNS).await?;
     let uids = [order_uid.to_owned()];
-    let (_, inserted, _, _, loaded) = futures_util::try_join!(
+    let (_, inserted, _, _, loaded, _) = futures_util::try_join!(
         async { tx.execute(&lock_st, &[&lock]).await },
         async {
             tx.query_one(
@@ -918,11 +949,12 @@ async fn return_once(client: &mut Object, cmd: &RequestReturn) -> Result<Request
             .await
         },
         async { tx.execute(&touch_st, &[&order_uid, &now]).await },
-        loader.run(&tx, &uids),
+        loader.run(tx, &uids),
+        session.commit(),
     )?;
     let display_id = i64::from(inserted.get::<_, i32>(0));
     let event = event_of(loaded, order_uid, &return_uid)?;
-    tx.commit().await?;
+    session.committed();
     Ok(RequestedReturn {
         return_uid,
         display_id,

@@ -9,6 +9,11 @@
 //! | [`ship_fulfillment`] | `fulfillment`, `fulfillment_item`, `link_order_fulfillment`, `order_line_item` quantities | `fulfillment_shipped` |
 //! | [`request_return`] | `return_request`, `return_item` | `return_requested` |
 //!
+//! **One transaction, few round trips.** `BEGIN` travels with the command's reads (the order row
+//! is locked `FOR UPDATE` first for the lifecycle commands); the writes, the reads the event is
+//! built from and `COMMIT` travel together in a second round trip. `place_order` writes all of an
+//! order's rows in one statement of multi-row INSERTs.
+//!
 //! **Emission.** The transaction commits first; then the event is appended to the durable
 //! [`EventLog`], retried with backoff. If the log stays unwritable the command returns
 //! [`CommandError::EventLog`]: the change is committed, its event is not yet in the log, and
@@ -28,6 +33,7 @@ mod lifecycle;
 mod money;
 mod place;
 mod reemit;
+mod session;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -308,10 +314,14 @@ impl TxError {
 /// succeeds, fails for good, or [`TX_ATTEMPTS`] are used; returns the command's error from the
 /// enclosing function.
 macro_rules! with_retries {
-    ($what:literal, $keys:expr, $attempt:expr) => {{
+    ($what:literal, $keys:expr, $session:expr, $attempt:expr) => {{
         let mut attempt = 1;
         loop {
-            match $attempt.await {
+            let outcome = $attempt.await;
+            if outcome.is_err() {
+                $session.rollback().await;
+            }
+            match outcome {
                 Ok(done) => break done,
                 Err(e) if attempt < $crate::commands::TX_ATTEMPTS && e.retryable($keys) => {
                     tracing::debug!(attempt, error = ?e, concat!($what, ": retrying the transaction"));

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use deadpool_postgres::Object;
 use rust_decimal::Decimal;
 use serde_json::json;
 use strata_events::{CommerceEvent, EventLog};
 
 use super::events::{Loader, Want, emit};
 use super::money::{self, cents_text, from_cents, to_cents};
+use super::session::{BEGIN_COMMAND, Session};
 use super::{
     Address, CommandError, LineDiscount, Minter, PlaceOrder, PlacedOrder, TxError, check_uid,
     lock_key, with_retries,
@@ -62,10 +62,19 @@ const PROMOTIONS_SQL: &str = "SELECT p.code, p.uid, am.application_type, am.valu
 /// Serializes the numbering of one store's orders until the transaction ends.
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1::bigint)";
 
-/// The next display id of the store is computed by the INSERT itself, after the lock.
-const HEADER_SQL: &str = "WITH d AS (SELECT coalesce(max(display_id), 1000) + 1 AS n \
-       FROM order_header WHERE store_uid = $2::text) \
-     INSERT INTO order_header (uid, order_number, display_id, store_uid, customer_uid, \
+/// Every row of the order in one statement (data-modifying CTEs; empty arrays insert nothing).
+///
+/// The store's next display id is computed here, in a statement that starts after the lock: one
+/// more than the store's last display id (1001 for its first order) — or than the number in the
+/// last order's `#<number>` when that is higher, as in imported and seeded stores whose order
+/// numbers run 1000 ahead of their display ids — so `#<display_id>` is free as well.
+const INSERT_SQL: &str = "WITH last AS (SELECT display_id, order_number FROM order_header \
+       WHERE store_uid = $2::text ORDER BY display_id DESC LIMIT 1), \
+     d AS (SELECT greatest(1000, \
+         coalesce((SELECT display_id FROM last), 0), \
+         coalesce((SELECT substring(order_number FROM 2)::bigint FROM last \
+                    WHERE order_number ~ '^#[0-9]{1,15}$'), 0)) + 1 AS n), \
+     h AS (INSERT INTO order_header (uid, order_number, display_id, store_uid, customer_uid, \
        region_uid, sales_channel_uid, email, currency_code, source_channel, \
        item_total, raw_item_total, subtotal, raw_subtotal, discount_total, raw_discount_total, \
        shipping_total, raw_shipping_total, tax_total, raw_tax_total, total, raw_total, \
@@ -79,54 +88,49 @@ const HEADER_SQL: &str = "WITH d AS (SELECT coalesce(max(display_id), 1000) + 1 
        $13::numeric, jsonb_build_object('value', $13::numeric::text, 'currency_code', $7::text), \
        $14::numeric, jsonb_build_object('value', $14::numeric::text, 'currency_code', $7::text), \
        $15::numeric, $16::int, now() \
-     FROM d RETURNING display_id";
-
-const LINES_SQL: &str = "INSERT INTO order_line_item (uid, order_uid, product_uid, variant_uid, \
+     FROM d RETURNING display_id), \
+     li AS (INSERT INTO order_line_item (uid, order_uid, product_uid, variant_uid, \
        title, subtitle, thumbnail, product_title, product_subtitle, product_handle, \
        variant_title, variant_sku, variant_barcode, quantity, \
        unit_price, raw_unit_price, subtotal, raw_subtotal, discount_total, raw_discount_total, \
        tax_total, raw_tax_total, total, raw_total, is_discountable, is_custom_price) \
-     SELECT u.uid, $2::text, u.product_uid, u.variant_uid, \
+     SELECT u.uid, $1::text, u.product_uid, u.variant_uid, \
        u.product_title, u.variant_title, u.thumbnail, u.product_title, u.product_subtitle, \
        u.product_handle, u.variant_title, u.sku, u.barcode, u.quantity, \
-       u.unit_price, jsonb_build_object('value', u.unit_price::text, 'currency_code', $3::text), \
-       u.subtotal, jsonb_build_object('value', u.subtotal::text, 'currency_code', $3::text), \
-       u.discount, jsonb_build_object('value', u.discount::text, 'currency_code', $3::text), \
-       u.tax, jsonb_build_object('value', u.tax::text, 'currency_code', $3::text), \
-       u.total, jsonb_build_object('value', u.total::text, 'currency_code', $3::text), \
+       u.unit_price, jsonb_build_object('value', u.unit_price::text, 'currency_code', $7::text), \
+       u.subtotal, jsonb_build_object('value', u.subtotal::text, 'currency_code', $7::text), \
+       u.discount, jsonb_build_object('value', u.discount::text, 'currency_code', $7::text), \
+       u.tax, jsonb_build_object('value', u.tax::text, 'currency_code', $7::text), \
+       u.total, jsonb_build_object('value', u.total::text, 'currency_code', $7::text), \
        u.discountable, u.custom \
-     FROM unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-       $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::numeric[], \
-       $15::numeric[], $16::numeric[], $17::numeric[], $18::numeric[], $19::bool[], \
-       $20::bool[]) \
+     FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], \
+       $23::text[], $24::text[], $25::text[], $26::text[], $27::int[], $28::numeric[], \
+       $29::numeric[], $30::numeric[], $31::numeric[], $32::numeric[], $33::bool[], \
+       $34::bool[]) \
      AS u(uid, product_uid, variant_uid, product_title, product_subtitle, product_handle, \
        thumbnail, variant_title, sku, barcode, quantity, unit_price, subtotal, discount, tax, \
-       total, discountable, custom)";
-
-const TAX_LINES_SQL: &str = "INSERT INTO order_line_item_tax_line (uid, line_item_uid, code, \
-       description, rate, amount, raw_amount) \
-     SELECT u.uid, u.line_item_uid, $3::text, $4::text, $5::numeric, u.amount, \
-       jsonb_build_object('value', u.amount::text, 'currency_code', $6::text) \
-     FROM unnest($1::text[], $2::text[], $7::numeric[]) AS u(uid, line_item_uid, amount)";
-
-const ADJUSTMENTS_SQL: &str = "INSERT INTO order_line_item_adjustment (uid, line_item_uid, \
-       code, description, promotion_uid, amount, raw_amount) \
+       total, discountable, custom)), \
+     tl AS (INSERT INTO order_line_item_tax_line (uid, line_item_uid, code, description, rate, \
+       amount, raw_amount) \
+     SELECT u.uid, u.line_item_uid, $36::text, $37::text, $15::numeric, u.amount, \
+       jsonb_build_object('value', u.amount::text, 'currency_code', $7::text) \
+     FROM unnest($35::text[], $17::text[], $31::numeric[]) AS u(uid, line_item_uid, amount)), \
+     adj AS (INSERT INTO order_line_item_adjustment (uid, line_item_uid, code, description, \
+       promotion_uid, amount, raw_amount) \
      SELECT u.uid, u.line_item_uid, u.code, u.description, u.promotion_uid, u.amount, \
-       jsonb_build_object('value', u.amount::text, 'currency_code', $6::text) \
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::numeric[]) \
-     AS u(uid, line_item_uid, code, description, promotion_uid, amount)";
-
-const SUMMARY_SQL: &str = "INSERT INTO order_summary (uid, order_uid, version, totals) \
-     VALUES ($1::text, $2::text, 1, $3::jsonb)";
-
-const ADDRESS_SQL: &str = "INSERT INTO order_address (uid, order_uid, address_role, \
-       customer_uid, first_name, last_name, company, address_1, address_2, city, country_code, \
-       province, postal_code, phone) \
-     VALUES ($1::text, $2::text, 'shipping', $3::text, $4::text, $5::text, $6::text, $7::text, \
-       $8::text, $9::text, $10::text, $11::text, $12::text, $13::text)";
-
-const REFERRAL_SQL: &str = "INSERT INTO link_order_referral (uid, order_uid, referral_uid, \
-       attribution_weight) VALUES ($1::text, $2::text, $3::text, 1)";
+       jsonb_build_object('value', u.amount::text, 'currency_code', $7::text) \
+     FROM unnest($38::text[], $39::text[], $40::text[], $41::text[], $42::text[], \
+       $43::numeric[]) AS u(uid, line_item_uid, code, description, promotion_uid, amount)), \
+     sm AS (INSERT INTO order_summary (uid, order_uid, version, totals) \
+     VALUES ($44::text, $1::text, 1, $45::jsonb)), \
+     ad AS (INSERT INTO order_address (uid, order_uid, address_role, customer_uid, first_name, \
+       last_name, company, address_1, address_2, city, country_code, province, postal_code, \
+       phone) \
+     VALUES ($46::text, $1::text, 'shipping', $3::text, $47::text, $48::text, $49::text, \
+       $50::text, $51::text, $52::text, $53::text, $54::text, $55::text, $56::text)), \
+     rf AS (INSERT INTO link_order_referral (uid, order_uid, referral_uid, attribution_weight) \
+     SELECT $57::text, $1::text, $58::text, 1 WHERE $58::text IS NOT NULL) \
+     SELECT display_id FROM h";
 
 /// The checks that need no database.
 fn check_shape(cmd: &PlaceOrder) -> Result<(), CommandError> {
@@ -283,22 +287,28 @@ struct Promotion {
 /// in one transaction, then appends `order_created` (with the order's full snapshot) to the log.
 ///
 /// Order numbers are `#` + the store's next `display_id` (1001 for the first order), taken
-/// under a per-store advisory lock held until commit, so concurrent placements never collide.
+/// under a per-store advisory lock held until commit, so concurrent placements never collide (a
+/// writer that bypasses the lock costs a retry on the unique key, not a failure).
 pub async fn place_order(
     db: &Database,
     log: &dyn EventLog,
     cmd: PlaceOrder,
 ) -> Result<PlacedOrder, CommandError> {
     check_shape(&cmd)?;
-    let mut client = db.client().await?;
-    let placed = with_retries!("place_order", &NUMBER_KEYS, place_once(&mut client, &cmd));
-    drop(client);
+    let session = Session::new(db).await?;
+    let placed = with_retries!(
+        "place_order",
+        &NUMBER_KEYS,
+        session,
+        place_once(&session, &cmd)
+    );
+    drop(session);
     emit(log, &placed.event).await?;
     Ok(placed)
 }
 
-async fn place_once(client: &mut Object, cmd: &PlaceOrder) -> Result<PlacedOrder, TxError> {
-    let tx = client.transaction().await?;
+async fn place_once(session: &Session, cmd: &PlaceOrder) -> Result<PlacedOrder, TxError> {
+    let tx = session.client();
 
     // 1. Everything the command refers to, in one round trip.
     let variant_uids: Vec<String> = cmd.lines.iter().map(|l| l.variant_uid.clone()).collect();
@@ -315,7 +325,8 @@ async fn place_once(client: &mut Object, cmd: &PlaceOrder) -> Result<PlacedOrder
         tx.prepare_cached(VARIANTS_SQL),
         tx.prepare_cached(PROMOTIONS_SQL),
     )?;
-    let (context, variant_rows, promotion_rows) = futures_util::try_join!(
+    let (_, context, variant_rows, promotion_rows) = futures_util::try_join!(
+        session.begin(BEGIN_COMMAND),
         async {
             tx.query_one(
                 &context_st,
@@ -707,23 +718,15 @@ async fn place_once(client: &mut Object, cmd: &PlaceOrder) -> Result<PlacedOrder
         phone,
     } = &cmd.shipping_address;
 
-    let (lock_st, header_st, lines_st, tax_st, adj_st, summary_st, address_st, referral_st) = futures_util::try_join!(
-        tx.prepare_cached(LOCK_SQL),
-        tx.prepare_cached(HEADER_SQL),
-        tx.prepare_cached(LINES_SQL),
-        tx.prepare_cached(TAX_LINES_SQL),
-        tx.prepare_cached(ADJUSTMENTS_SQL),
-        tx.prepare_cached(SUMMARY_SQL),
-        tx.prepare_cached(ADDRESS_SQL),
-        tx.prepare_cached(REFERRAL_SQL),
-    )?;
-    let loader = Loader::prepare(&tx, Want::CREATED).await?;
+    let (lock_st, insert_st) =
+        futures_util::try_join!(tx.prepare_cached(LOCK_SQL), tx.prepare_cached(INSERT_SQL),)?;
+    let loader = Loader::prepare(tx, Want::CREATED).await?;
     let uids = [order_uid.clone()];
-    let (_, header, _, _, _, _, _, _, mut loaded) = futures_util::try_join!(
+    let (_, header, mut loaded, _) = futures_util::try_join!(
         async { tx.execute(&lock_st, &[&lock]).await },
         async {
             tx.query_one(
-                &header_st,
+                &insert_st,
                 &[
                     &order_uid,
                     &cmd.store_uid,
@@ -741,17 +744,7 @@ async fn place_once(client: &mut Object, cmd: &PlaceOrder) -> Result<PlacedOrder
                     &from_cents(total),
                     &rate_param,
                     &quantity,
-                ],
-            )
-            .await
-        },
-        async {
-            tx.execute(
-                &lines_st,
-                &[
                     &line_uids,
-                    &order_uid,
-                    &currency,
                     &product_uids,
                     &variant_uids,
                     &product_titles,
@@ -769,54 +762,18 @@ async fn place_once(client: &mut Object, cmd: &PlaceOrder) -> Result<PlacedOrder
                     &line_totals,
                     &discountables,
                     &customs,
-                ],
-            )
-            .await
-        },
-        async {
-            tx.execute(
-                &tax_st,
-                &[
                     &tax_uids,
-                    &line_uids,
                     &tax_code,
                     &"Tax",
-                    &rate_param,
-                    &currency,
-                    &taxes,
-                ],
-            )
-            .await
-        },
-        async {
-            if adjusted.is_empty() {
-                return Ok(0);
-            }
-            tx.execute(
-                &adj_st,
-                &[
                     &adj_uids,
                     &adj_lines,
                     &adj_codes,
                     &adj_descriptions,
                     &adj_promotions,
-                    &currency,
                     &adj_amounts,
-                ],
-            )
-            .await
-        },
-        async {
-            tx.execute(&summary_st, &[&summary_uid, &order_uid, &totals])
-                .await
-        },
-        async {
-            tx.execute(
-                &address_st,
-                &[
+                    &summary_uid,
+                    &totals,
                     &address_uid,
-                    &order_uid,
-                    &cmd.customer_uid,
                     first_name,
                     last_name,
                     company,
@@ -827,27 +784,27 @@ async fn place_once(client: &mut Object, cmd: &PlaceOrder) -> Result<PlacedOrder
                     province,
                     postal_code,
                     phone,
+                    &referral_link_uid,
+                    &cmd.referral_uid,
                 ],
             )
             .await
         },
-        async {
-            match &cmd.referral_uid {
-                Some(referral) => {
-                    tx.execute(&referral_st, &[&referral_link_uid, &order_uid, referral])
-                        .await
-                }
-                None => Ok(0),
-            }
-        },
-        loader.run(&tx, &uids),
+        loader.run(tx, &uids),
+        session.commit(),
     )?;
+    session.committed();
     let display_id: i64 = header.get(0);
+    // Committed: a failure to build the event now is a bug, and says so.
     let event: CommerceEvent = loaded
         .pop()
         .ok_or_else(|| CommandError::Internal(format!("order {order_uid} vanished")))?
-        .take(&order_uid)?;
-    tx.commit().await?;
+        .take(&order_uid)
+        .map_err(|e| {
+            CommandError::Internal(format!(
+                "order {order_uid} was committed but its order_created event cannot be built: {e}"
+            ))
+        })?;
     Ok(PlacedOrder {
         order_number: event.body.order.order_number.clone(),
         order_uid,

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use strata_events::{Event, EventLog};
-use tokio_postgres::IsolationLevel;
 
 use super::CommandError;
-use super::events::{Loader, Want, append_with_retry};
+use super::events::{Loader, OrderEvents, Want, append_with_retry};
+use super::session::Session;
 use crate::Database;
 
 /// Orders loaded (and events appended) per batch.
@@ -46,30 +46,19 @@ pub async fn reemit_order_events(
     since: DateTime<Utc>,
 ) -> Result<ReemitReport, CommandError> {
     let mut report = ReemitReport::default();
-    let mut client = db.client().await?;
+    let session = Session::new(db).await?;
     let mut after = String::new();
     loop {
-        // One consistent snapshot per batch.
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
-        let changed_st = tx.prepare_cached(CHANGED_SQL).await?;
-        let uids: Vec<String> = tx
-            .query(&changed_st, &[&since, &after, &BATCH])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        if uids.is_empty() {
-            tx.commit().await?;
+        let loaded = match load_batch(&session, since, &after).await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                session.rollback().await;
+                return Err(e.into());
+            }
+        };
+        let Some((uids, loaded)) = loaded else {
             break;
-        }
-        let loader = Loader::prepare(&tx, Want::ALL).await?;
-        let loaded = loader.run(&tx, &uids).await?;
-        tx.commit().await?;
+        };
 
         report.orders += uids.len() as u64;
         let mut events = Vec::new();
@@ -106,4 +95,31 @@ pub async fn reemit_order_events(
     }
     tracing::info!(?report, %since, "re-emitted order events");
     Ok(report)
+}
+
+/// The next batch of changed orders after `after` with their events, from one consistent
+/// snapshot; `None` when there are no more.
+async fn load_batch(
+    session: &Session,
+    since: DateTime<Utc>,
+    after: &str,
+) -> Result<Option<(Vec<String>, Vec<OrderEvents>)>, tokio_postgres::Error> {
+    let client = session.client();
+    let (changed_st, loader) = futures_util::try_join!(
+        client.prepare_cached(CHANGED_SQL),
+        Loader::prepare(client, Want::ALL)
+    )?;
+    let (_, rows) = futures_util::try_join!(
+        session.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        async { client.query(&changed_st, &[&since, &after, &BATCH]).await },
+    )?;
+    let uids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    if uids.is_empty() {
+        session.commit().await?;
+        session.committed();
+        return Ok(None);
+    }
+    let (loaded, _) = futures_util::try_join!(loader.run(client, &uids), session.commit())?;
+    session.committed();
+    Ok(Some((uids, loaded)))
 }

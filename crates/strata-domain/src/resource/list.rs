@@ -162,6 +162,7 @@ impl ListParams {
                             ))
                         })?;
                 }
+                "cursor" if v.is_empty() => {}
                 "cursor" => p.cursor = Some(Cursor::decode(v)?),
                 "labelSelector" => {
                     p.selector = LabelSelector::parse(v)

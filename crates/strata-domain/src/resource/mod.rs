@@ -47,15 +47,45 @@ impl Resource {
     }
 }
 
-/// Parse an `If-Match` value into a version; `*` matches any.
-pub fn parse_etag(value: &str) -> Option<Option<i64>> {
-    let v = value.trim();
-    if v == "*" {
-        return Some(None);
+/// What an `If-Match` header allows: any version (`*`), or one of a list of ETags. A header
+/// that names no valid ETag matches nothing (the write is refused with 412, once the row is known
+/// to exist).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    Any,
+    OneOf(Vec<i64>),
+}
+
+impl IfMatch {
+    pub fn parse(header: &str) -> Self {
+        let mut versions = Vec::new();
+        for part in header.split(',') {
+            let v = part.trim();
+            if v == "*" {
+                return IfMatch::Any;
+            }
+            let v = v.strip_prefix("W/").unwrap_or(v);
+            if let Some(inner) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+                && let Ok(n) = i64::from_str_radix(inner, 16)
+            {
+                versions.push(n);
+            }
+        }
+        IfMatch::OneOf(versions)
     }
-    let v = v.strip_prefix("W/").unwrap_or(v);
-    let inner = v.strip_prefix('"')?.strip_suffix('"')?;
-    i64::from_str_radix(inner, 16).ok().map(Some)
+
+    pub fn matches(&self, version: i64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::OneOf(v) => v.contains(&version),
+        }
+    }
+}
+
+impl From<i64> for IfMatch {
+    fn from(version: i64) -> Self {
+        IfMatch::OneOf(vec![version])
+    }
 }
 
 /// The store over one schema model.
@@ -250,7 +280,7 @@ impl ResourceStore {
         client: &C,
         t: &Table,
         uid: &str,
-        if_match: Option<i64>,
+        if_match: Option<IfMatch>,
     ) -> Result<Resource, ResourceError> {
         let all = sql::field_columns(t, None)?;
         let q = format!(
@@ -272,7 +302,7 @@ impl ResourceStore {
             }
         };
         if let Some(expected) = if_match
-            && expected != current.version
+            && !expected.matches(current.version)
         {
             return Err(ResourceError::PreconditionFailed);
         }
@@ -286,7 +316,7 @@ impl ResourceStore {
         table: &str,
         uid: &str,
         patch: &Value,
-        if_match: Option<i64>,
+        if_match: Option<IfMatch>,
     ) -> Result<Resource, ResourceError> {
         let t = self.table(table)?;
         let obj = patch.as_object().ok_or_else(|| {
@@ -295,6 +325,12 @@ impl ResourceStore {
                 "a merge patch must be a JSON object",
             )])
         })?;
+        // What can be judged without the row is judged first, so a malformed patch is a 422
+        // whatever the row's state or the caller's If-Match.
+        let early = prevalidate_patch(t, obj);
+        if !early.is_empty() {
+            return Err(ResourceError::Invalid(early));
+        }
         let current = self.lock(client, t, uid, if_match).await?;
         let mut errors = Vec::new();
         let mut sets: Vec<(String, Option<String>)> = Vec::new();
@@ -406,7 +442,7 @@ impl ResourceStore {
         client: &C,
         table: &str,
         uid: &str,
-        if_match: Option<i64>,
+        if_match: Option<IfMatch>,
     ) -> Result<Option<Resource>, ResourceError> {
         let t = self.table(table)?;
         let current = self.lock(client, t, uid, if_match).await?;
@@ -445,9 +481,17 @@ impl ResourceStore {
         table: &str,
         uid: &str,
         body: &Value,
-        if_match: Option<i64>,
+        if_match: Option<IfMatch>,
     ) -> Result<Resource, ResourceError> {
         let t = self.table(table)?;
+        if !body.is_object() {
+            return Err(ResourceError::Invalid(vec![FieldError::new(
+                "status",
+                "must be an object {\"phase\": ..., \"conditions\": [...]}",
+            )]));
+        }
+        // The body's shape is judged before the row's state or the caller's If-Match.
+        validate_status(t, body, None).map_err(|e| ResourceError::Invalid(vec![e]))?;
         let current = self.lock(client, t, uid, if_match).await?;
         let status = validate_status(t, body, Some(&current))
             .map_err(|e| ResourceError::Invalid(vec![e]))?;
@@ -636,4 +680,39 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
         }
         other => *target = other.clone(),
     }
+}
+
+/// Patch errors visible without the current row: unknown, read-only or status fields, and values
+/// of the wrong type (JSON objects are merged later, so only their shape is checked here).
+fn prevalidate_patch(t: &Table, obj: &Map<String, Value>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (k, v) in obj {
+        let Some(c) = t.column(k) else {
+            errors.push(FieldError::new(k, "is not a field of this resource"));
+            continue;
+        };
+        if read_only(k) {
+            errors.push(FieldError::new(k, "is read-only (set by the server)"));
+        } else if k == "status" {
+            errors.push(FieldError::new(
+                k,
+                "is changed through the status subresource (PUT …/status)",
+            ));
+        } else if c.sql_type == SqlType::Jsonb && v.is_object() {
+            if k == "labels" || k == "annotations" {
+                for (key, val) in v.as_object().into_iter().flatten() {
+                    let ok_value = val.is_null() || val.as_str().is_some_and(|s| !s.contains('\0'));
+                    if !selector::valid_key(key) || !ok_value {
+                        errors.push(FieldError::new(
+                            format!("{k}.{key}"),
+                            "must be a valid key with a string (or null to remove)",
+                        ));
+                    }
+                }
+            }
+        } else if let Err(e) = to_param(t, c, v) {
+            errors.push(e);
+        }
+    }
+    errors
 }

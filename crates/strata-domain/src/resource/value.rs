@@ -253,6 +253,7 @@ mod tests {
             enum_values: None,
             reference: None,
             unit: None,
+            constraints: Default::default(),
         }
     }
 

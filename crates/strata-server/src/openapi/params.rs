@@ -49,15 +49,7 @@ pub(crate) fn components() -> Value {
         query(
             "labelSelector",
             "Kubernetes label selector, comma-separated requirements: `a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.".into(),
-            json!({"type": "string"}),
-        ),
-    );
-    m.insert(
-        "fields".into(),
-        query(
-            "fields",
-            "Sparse fieldset: comma list of column names; `uid` is always included and the other columns are omitted.".into(),
-            json!({"type": "string"}),
+            json!({"type": "string", "pattern": selector_pattern()}),
         ),
     );
     m.insert(
@@ -105,7 +97,7 @@ pub(crate) fn list_params(t: &Table, extra: &[&str], fixed: &[&str]) -> Vec<Valu
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        json!({"type": "string"}),
+        json!({"type": "string", "pattern": list_pattern(t.phases.iter().map(String::as_str))}),
     ));
     let mut sorts = Vec::new();
     for c in sortable_columns(t) {
@@ -117,7 +109,7 @@ pub(crate) fn list_params(t: &Table, extra: &[&str], fixed: &[&str]) -> Vec<Valu
         "Sort column; prefix `-` for descending. Ties are broken by `uid`.".into(),
         json!({"type": "string", "enum": sorts, "default": "uid"}),
     ));
-    out.push(param_ref("fields"));
+    out.push(fields_param(t));
     let shadowed =
         |name: &str| LIST_KEYS.contains(&name) || extra.contains(&name) || fixed.contains(&name);
     for c in filterable_columns(t)
@@ -144,4 +136,43 @@ pub(crate) fn list_params(t: &Table, extra: &[&str], fixed: &[&str]) -> Vec<Valu
         }
     }
     out
+}
+
+/// `^(a|b)(,(a|b))*$`: a comma list drawn from `names`, or empty.
+fn list_pattern<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let alt = names.map(regex_escape).collect::<Vec<_>>().join("|");
+    format!("^$|^({alt})(,({alt}))*$")
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
+}
+
+/// The selector grammar `LabelSelector::parse` accepts, as a regular expression, so that
+/// generated selectors are ones the server takes.
+pub(crate) fn selector_pattern() -> String {
+    let dns = "[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?";
+    let name = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
+    let key = format!("(({dns})(\\.({dns})){{0,3}}/)?{name}");
+    let value = format!("({name})?");
+    let set = format!("\\({value}(,{value})*\\)");
+    let req = format!("({key}(=|==|!=){value}|!?{key}|{key} (in|notin) {set})");
+    format!("^$|^{req}(,{req})*$")
+}
+
+/// `fields`: a comma list of the table's columns.
+pub(crate) fn fields_param(t: &Table) -> Value {
+    query(
+        "fields",
+        "Sparse fieldset: comma list of column names; `uid` is always included and the other columns are omitted.".into(),
+        json!({"type": "string", "pattern": list_pattern(t.columns.iter().map(|c| c.name.as_str()))}),
+    )
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 use strata_schema::{Schema, Table};
 
-use super::params::{list_params, param_ref};
+use super::params::{self, list_params, param_ref};
 use super::responses::{self, header_ref};
 use super::schemas::{self, ORDER, ORDER_PAGE, ORDER_TABLES};
 use super::{insert_unique, module_of, schema_ref};
@@ -122,7 +122,7 @@ fn create_operation(target: &Target, id: &str, base: &str) -> Value {
 fn get_operation(target: &Target, id: &str) -> Value {
     let t = target.t;
     let mut o = target.op(id, format!("Read {}", t.name), String::new(), false);
-    o.insert("parameters".into(), json!([param_ref("fields")]));
+    o.insert("parameters".into(), json!([params::fields_param(t)]));
     let ok = resource_response(
         "The resource.",
         schema_ref(&schemas::resource_name(t)),

@@ -8,6 +8,9 @@ use strata_schema::{Column, Schema, SqlType, Table};
 use super::{insert_unique, pascal, schema_ref};
 
 /// Which side of the API a column schema describes.
+/// Strings PostgreSQL can store: anything but NUL.
+pub(crate) const NO_NUL: &str = "^[^\\u0000]*$";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// A resource as the server returns it.
@@ -138,6 +141,7 @@ pub(crate) fn json_shape(t: &Table, column: &str) -> Option<&'static str> {
 /// The schema of one column's value for `mode`, with `null` allowed where the column is nullable.
 pub(crate) fn column_schema(t: &Table, c: &Column, mode: Mode) -> Value {
     let mut s = base_schema(t, c, mode);
+    with_check_facts(c, &mut s);
     if !c.not_null && mode != Mode::Query {
         s = nullable(s);
     } else if c.not_null && matches!(mode, Mode::Create | Mode::Patch) && is_untyped(&s) {
@@ -201,6 +205,9 @@ fn base_schema(t: &Table, c: &Column, mode: Mode) -> Value {
             let mut s = json!({"type": "string"});
             if let Some(values) = &c.enum_values {
                 s["enum"] = json!(values);
+            } else {
+                // PostgreSQL text cannot hold NUL.
+                s["pattern"] = json!(NO_NUL);
             }
             s
         }
@@ -364,15 +371,8 @@ fn resource_schema(t: &Table) -> Value {
         )),
         props,
     );
-    o.insert(
-        "required".into(),
-        json!(
-            t.columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-        ),
-    );
+    // `fields` trims a response to `uid` and the requested columns, so only `uid` is certain.
+    o.insert("required".into(), json!(["uid"]));
     Value::Object(o)
 }
 
@@ -573,7 +573,7 @@ fn shared() -> Vec<(&'static str, Value)> {
                 "type": "object",
                 "description": "Non-identifying key/value pairs (Kubernetes annotation syntax).",
                 "propertyNames": key,
-                "additionalProperties": {"type": "string"},
+                "additionalProperties": {"type": "string", "pattern": NO_NUL},
             }),
         ),
         (
@@ -582,7 +582,7 @@ fn shared() -> Vec<(&'static str, Value)> {
                 "type": "object",
                 "description": "Annotations to merge: a string sets an annotation, `null` removes it.",
                 "propertyNames": key,
-                "additionalProperties": {"type": ["string", "null"]},
+                "additionalProperties": {"anyOf": [{"type": "string", "pattern": NO_NUL}, {"type": "null"}]},
             }),
         ),
         (
@@ -703,4 +703,54 @@ pub(crate) fn components(schema: &Schema) -> Value {
     }
     order_components(schema, &mut out);
     Value::Object(out)
+}
+
+/// What the column's CHECKs require, where JSON Schema can say it: `~` patterns on strings and
+/// bounds on integers (see `ColumnConstraints`).
+fn with_check_facts(c: &Column, s: &mut Value) {
+    let k = &c.constraints;
+    let Value::Object(o) = s else { return };
+    let is_type =
+        |o: &Map<String, Value>, ty: &str| o.get("type").and_then(Value::as_str) == Some(ty);
+    if is_type(o, "string") && o.get("enum").is_none() && !k.patterns.is_empty() {
+        let mut all: Vec<Value> = k
+            .patterns
+            .iter()
+            .map(|p| json!({"pattern": ecma_pattern(p)}))
+            .collect();
+        if let Some(existing) = o.remove("pattern") {
+            all.push(json!({"pattern": existing}));
+        }
+        let first = all.remove(0);
+        o.insert("pattern".into(), first["pattern"].clone());
+        if !all.is_empty() {
+            o.insert("allOf".into(), Value::Array(all));
+        }
+    }
+    if is_type(o, "integer") {
+        let mut set = |key: &str, v: Option<f64>, tighter: fn(f64, f64) -> f64| {
+            if let Some(v) = v {
+                let merged = match o.get(key).and_then(Value::as_f64) {
+                    Some(old) => tighter(old, v),
+                    None => v,
+                };
+                o.insert(key.into(), json!(merged as i64));
+            }
+        };
+        set("minimum", k.minimum, f64::max);
+        set("maximum", k.maximum, f64::min);
+        set("exclusiveMinimum", k.exclusive_minimum, f64::max);
+        set("exclusiveMaximum", k.exclusive_maximum, f64::min);
+    }
+}
+
+/// A PostgreSQL regular expression as an ECMA-262 one (the dialect of OpenAPI `pattern`):
+/// POSIX bracket classes are spelled out; the rest of the patterns the schema uses is common.
+pub(crate) fn ecma_pattern(pg: &str) -> String {
+    pg.replace("[:space:]", "\\s")
+        .replace("[:alpha:]", "A-Za-z")
+        .replace("[:digit:]", "0-9")
+        .replace("[:alnum:]", "A-Za-z0-9")
+        .replace("[:lower:]", "a-z")
+        .replace("[:upper:]", "A-Z")
 }

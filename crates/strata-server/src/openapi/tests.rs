@@ -441,13 +441,58 @@ fn component_schemas_are_valid_json_schema_2020_12() {
 // ---- agreement with the server's parsers --------------------------------------------------------
 
 /// A value a client could send for a column, as JSON.
+/// A text value every `~` CHECK of the column accepts (the checks are PostgreSQL regexes).
+fn text_sample(c: &Column) -> String {
+    const ULID: &str = "01HZY3K5V6W7X8Y9Z0ABCDEFGH";
+    let mut candidates: Vec<String> = vec![
+        "x".into(),
+        "usd".into(),
+        "us".into(),
+        "0".repeat(64),
+        "a-b".into(),
+        "abc".into(),
+        "x@example.com".into(),
+        "AB12".into(),
+        "123".into(),
+        "abcd".into(),
+        format!("prd_{ULID}"),
+    ];
+    for p in &c.constraints.patterns {
+        if let Some(prefix) = p
+            .strip_prefix('^')
+            .and_then(|r| r.split_once('_'))
+            .map(|(a, _)| a)
+            && prefix.chars().all(|ch| ch.is_ascii_lowercase())
+        {
+            candidates.insert(0, format!("{prefix}_{ULID}"));
+        }
+    }
+    let patterns: Vec<regex::Regex> = c
+        .constraints
+        .patterns
+        .iter()
+        .map(|p| {
+            regex::Regex::new(&super::schemas::ecma_pattern(p)).expect("CHECK pattern compiles")
+        })
+        .collect();
+    candidates
+        .into_iter()
+        .find(|v| patterns.iter().all(|r| r.is_match(v)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no sample text for {} matches {:?}",
+                c.name, c.constraints.patterns
+            )
+        })
+}
+
 fn sample(t: &Table, c: &Column) -> Value {
     if let Some(e) = &c.enum_values {
         return json!(e[0]);
     }
     match (&c.name[..], &c.sql_type) {
         ("status", _) => json!({}),
-        (_, SqlType::Text) => json!("x"),
+        (_, SqlType::Text) => json!(text_sample(c)),
         (_, SqlType::Integer | SqlType::SmallInt | SqlType::BigInt) => json!(1),
         (_, SqlType::Boolean) => json!(true),
         (_, SqlType::Numeric { .. }) => json!("1"),

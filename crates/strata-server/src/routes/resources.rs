@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use strata_domain::resource::{ListPage, ListParams, Resource, parse_etag};
+use strata_domain::resource::{IfMatch, ListPage, ListParams, Resource};
 
 use strata_domain::audit::AuditAction;
 
@@ -58,25 +58,11 @@ pub fn json_body(headers: &HeaderMap, body: &Bytes, merge_patch: bool) -> ApiRes
         .map_err(|e| Problem::bad_request(format!("malformed JSON body: {e}")))
 }
 
-/// `If-Match` as a row version; a value that cannot match any version fails the precondition.
-pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
-    match headers.get(header::IF_MATCH) {
-        None => Ok(None),
-        Some(v) => {
-            let s = v.to_str().map_err(|_| {
-                Problem::new(
-                    StatusCode::PRECONDITION_FAILED,
-                    "If-Match is not a valid ETag",
-                )
-            })?;
-            parse_etag(s).ok_or_else(|| {
-                Problem::new(
-                    StatusCode::PRECONDITION_FAILED,
-                    "If-Match does not match the resource's ETag",
-                )
-            })
-        }
-    }
+/// `If-Match`, if sent. A value naming no valid ETag matches no row.
+pub fn if_match(headers: &HeaderMap) -> Option<IfMatch> {
+    headers
+        .get(header::IF_MATCH)
+        .map(|v| IfMatch::parse(v.to_str().unwrap_or("")))
 }
 
 pub fn resource_response(status: StatusCode, r: &Resource, location: Option<String>) -> Response {
@@ -219,7 +205,7 @@ pub async fn patch_op(
     no_query(&query_pairs(raw))?;
     let caller = authorize(state, headers, table, Verb::Write).await?;
     let value = json_body(headers, body, true)?;
-    let expected = if_match(headers)?;
+    let expected = if_match(headers);
     let mut client = state.db.client().await?;
     let tx = client.transaction().await?;
     let r = state
@@ -250,7 +236,7 @@ pub async fn delete_op(
     state.store.table(table)?;
     no_query(&query_pairs(raw))?;
     let caller = authorize(state, headers, table, Verb::Write).await?;
-    let expected = if_match(headers)?;
+    let expected = if_match(headers);
     let mut client = state.db.client().await?;
     let tx = client.transaction().await?;
     let r = state.store.delete(&*tx, table, uid, expected).await?;
@@ -306,7 +292,7 @@ async fn put_status_op(
     no_query(&query_pairs(raw))?;
     let caller = authorize(state, headers, table, Verb::Write).await?;
     let value = json_body(headers, body, false)?;
-    let expected = if_match(headers)?;
+    let expected = if_match(headers);
     let mut client = state.db.client().await?;
     let tx = client.transaction().await?;
     let r = state
