@@ -9,7 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Problem;
-use crate::routes::{friendly, meta, resources};
+use crate::routes::{friendly, meta, resources, telemetry};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above).
@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/macrodata-catalogs/{uid}/artifacts",
             get(friendly::catalog_artifacts),
+        )
+        .route(
+            "/v1/telemetry/{stream}",
+            post(telemetry::ingest).layer(DefaultBodyLimit::max(telemetry::MAX_BATCH_BYTES)),
         )
         .route(
             "/v1/{alias}",

@@ -62,6 +62,17 @@ pub async fn authorize(
     table: &str,
     verb: Verb,
 ) -> ApiResult<Caller> {
+    let module = state.module_of(table).unwrap_or_default().to_string();
+    authorize_module(state, headers, &module, verb).await
+}
+
+/// Authenticate the request and check the caller may `verb` the schema module `module`.
+pub async fn authorize_module(
+    state: &AppState,
+    headers: &HeaderMap,
+    module: &str,
+    verb: Verb,
+) -> ApiResult<Caller> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -90,7 +101,6 @@ pub async fn authorize(
             "rate limit exceeded; slow down and retry",
         ));
     }
-    let module = state.module_of(table).unwrap_or_default();
     caller
         .require(module, verb)
         .map_err(|_| Problem::new(StatusCode::FORBIDDEN, "this key's scopes do not allow that"))?;

@@ -65,11 +65,13 @@ pub fn state(
     schema: Arc<strata_schema::Schema>,
     verifier: strata_domain::identity::Verifier,
     rate_limit: f64,
+    events: Arc<dyn strata_events::EventLog>,
 ) -> AppState {
     AppState::new(
         db,
         schema,
         verifier,
         auth::RateLimiter::new(rate_limit, (rate_limit * 2.0).max(1.0)),
+        events,
     )
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use strata_domain::Database;
 use strata_domain::identity::Verifier;
 use strata_domain::resource::ResourceStore;
+use strata_events::EventLog;
 use strata_schema::Schema;
 
 use crate::auth::RateLimiter;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub openapi: Arc<Value>,
     pub verifier: Arc<Verifier>,
     pub limiter: Arc<RateLimiter>,
+    /// The durable log the telemetry streams are appended to.
+    pub events: Arc<dyn EventLog>,
 }
 
 impl AppState {
@@ -27,6 +30,7 @@ impl AppState {
         schema: Arc<Schema>,
         verifier: Verifier,
         limiter: RateLimiter,
+        events: Arc<dyn EventLog>,
     ) -> Self {
         let openapi = Arc::new(crate::openapi::document(&schema));
         Self {
@@ -36,6 +40,7 @@ impl AppState {
             openapi,
             verifier: Arc::new(verifier),
             limiter: Arc::new(limiter),
+            events,
         }
     }
 

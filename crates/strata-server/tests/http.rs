@@ -16,6 +16,7 @@ struct Server {
     read_key: String,
     http: Client,
     db: Arc<strata_domain::Database>,
+    events: Arc<dyn strata_events::EventLog>,
     _tdb: TestDb,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -56,7 +57,11 @@ async fn start() -> Server {
         cache_ttl: std::time::Duration::ZERO,
         ..VerifierConfig::default()
     });
-    let state = strata_server::state(db.clone(), schema, verifier, 0.0);
+    let events: Arc<dyn strata_events::EventLog> = Arc::new(
+        strata_events::SqliteLog::open(dir.path(), strata_events::SqliteOptions::default())
+            .expect("event log"),
+    );
+    let state = strata_server::state(db.clone(), schema, verifier, 0.0, events.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -75,6 +80,7 @@ async fn start() -> Server {
         read_key,
         http: Client::new(),
         db,
+        events,
         _tdb: tdb,
         _dir: dir,
         stop: Some(tx),
@@ -449,4 +455,47 @@ async fn orders_search_and_line_items() {
             .as_str()
             .is_some_and(|v| v.starts_with("3.1"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publication_batches_are_validated_event_by_event_and_logged() {
+    let s = start().await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let good = json!({"event_type": "click", "occurred_ts": now, "source": "partner:pub_x",
+        "publisher_uid": "pub_01HZY3K5V6W7X8Y9Z0ABCDEFGH"});
+    let batch = json!([
+        good,
+        {"event_type": "teleport", "occurred_ts": now, "publisher_uid": "pub_01HZY3K5V6W7X8Y9Z0ABCDEFGH"},
+        {"event_type": "impression", "occurred_ts": "2999-01-01T00:00:00Z", "publisher_uid": "pub_01HZY3K5V6W7X8Y9Z0ABCDEFGH"},
+    ]);
+    let (st, _, body) = s.post("/v1/telemetry/publication", batch).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["rejected_count"], json!(2), "{body}");
+    let accepted = body["accepted_count"].as_u64().expect("count");
+    // Whatever was accepted is in the durable log, nothing else.
+    let stats = s
+        .events
+        .stats(strata_events::StreamName::Publication)
+        .await
+        .expect("stats");
+    assert_eq!(stats.head_offset, accepted, "{body}");
+    assert!(
+        body["rejected"]
+            .as_array()
+            .expect("rejected")
+            .iter()
+            .all(|r| r["reason"].as_str().is_some_and(|x| !x.is_empty()))
+    );
+    let (st, h, _) = s.post("/v1/telemetry/nope", json!([])).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(is_problem(&h));
+    let (st, _, _) = s
+        .req(
+            reqwest::Method::POST,
+            "/v1/telemetry/publication",
+            Some(&s.read_key.clone()),
+            Some(json!([])),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
 }

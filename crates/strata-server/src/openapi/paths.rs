@@ -461,6 +461,68 @@ pub(crate) fn paths(schema: &Schema) -> Value {
     }
     order_paths(schema, &mut out);
     catalog_paths(schema, &mut out);
+    telemetry_paths(&mut out);
     public_paths(&mut out);
     Value::Object(out)
+}
+
+/// `POST /v1/telemetry/{stream}`: event batches, validated one by one.
+fn telemetry_paths(out: &mut Map<String, Value>) {
+    let mut o = Map::new();
+    o.insert("operationId".into(), json!("ingest_telemetry"));
+    o.insert(
+        "summary".into(),
+        json!("Append a batch of telemetry events"),
+    );
+    o.insert(
+        "description".into(),
+        json!("Each event is validated against the stream's schema (crates/strata-events/schemas). \
+               Accepted events are appended to the durable log before the answer; the answer lists \
+               every event as accepted (with its event_id and offset) or rejected (with the reason). \
+               At most 5 MiB and 10,000 events per batch."),
+    );
+    o.insert("tags".into(), json!(["telemetry"]));
+    o.insert(
+        "parameters".into(),
+        json!([{
+            "name": "stream", "in": "path", "required": true,
+            "description": "commerce (COMMERCE_TELEMETRY), publication (PUBLICATION_TELEMETRY) or sync (SYNC_TELEMETRY).",
+            "schema": {"type": "string", "enum": ["commerce", "publication", "sync"]},
+        }]),
+    );
+    o.insert(
+        "requestBody".into(),
+        json!({"required": true, "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        }}),
+    );
+    let ok = json!({"description": "Every event of the batch, accepted or rejected.", "content": json_content(json!({
+        "type": "object",
+        "required": ["stream", "accepted_count", "rejected_count", "accepted", "rejected"],
+        "properties": {
+            "stream": {"type": "string"},
+            "accepted_count": {"type": "integer", "minimum": 0},
+            "rejected_count": {"type": "integer", "minimum": 0},
+            "accepted": {"type": "array", "items": {"type": "object", "required": ["index", "event_id", "offset", "duplicate"], "properties": {
+                "index": {"type": "integer", "minimum": 0},
+                "event_id": {"type": "string"},
+                "offset": {"type": "integer", "minimum": 0},
+                "duplicate": {"type": "boolean"},
+            }}},
+            "rejected": {"type": "array", "items": {"type": "object", "required": ["index", "reason"], "properties": {
+                "index": {"type": "integer", "minimum": 0},
+                "line": {"type": "integer", "minimum": 1},
+                "event_id": {"type": "string"},
+                "kind": {"type": "string"},
+                "reason": {"type": "string"},
+            }}},
+        },
+    }))});
+    let mut item = Map::new();
+    item.insert(
+        "post".into(),
+        with_responses(o, vec![("200", ok)], &[404, 413, 415]),
+    );
+    insert_unique(out, "/v1/telemetry/{stream}".into(), Value::Object(item));
 }

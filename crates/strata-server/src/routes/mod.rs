@@ -3,3 +3,4 @@
 pub mod friendly;
 pub mod meta;
 pub mod resources;
+pub mod telemetry;

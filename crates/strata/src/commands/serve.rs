@@ -24,11 +24,18 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         schema::print_apply(&report);
     }
     let model = Arc::new(strata_schema::embedded().context("the schema built into this binary")?);
+    let streams = global.data_dir.join("streams");
+    std::fs::create_dir_all(&streams).with_context(|| format!("create {}", streams.display()))?;
+    let events: Arc<dyn strata_events::EventLog> = Arc::new(
+        strata_events::SqliteLog::open(&streams, strata_events::SqliteOptions::default())
+            .with_context(|| format!("open the event log in {}", streams.display()))?,
+    );
     let state = strata_server::state(
         db.clone(),
         model,
         Verifier::new(strata_domain::identity::VerifierConfig::default()),
         args.rate_limit,
+        events,
     );
     let config = strata_server::ServeConfig {
         addr,

@@ -1,0 +1,104 @@
+//! `POST /v1/telemetry/{stream}`: partners' (and Strata's own) event batches. Every event is
+//! validated against the stream's schema; the accepted ones are appended durably before the
+//! answer, which lists each event as accepted or rejected with the reason: never
+//! accept-and-drop.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use strata_events::{BatchError, BatchFormat, Limits, StreamName, validate_batch};
+
+use super::resources::query_pairs;
+use crate::auth::{Verb, authorize_module};
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// Largest batch accepted (the original's limit).
+pub const MAX_BATCH_BYTES: usize = 5 << 20;
+
+/// Which schema module's scope a stream's writers need.
+fn module_of_stream(stream: StreamName) -> &'static str {
+    match stream {
+        StreamName::Commerce => "order",
+        StreamName::Publication => "publisher",
+        StreamName::Sync => "governance",
+    }
+}
+
+pub async fn ingest(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let stream = StreamName::from_slug(&slug).ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no telemetry stream `{slug}` (commerce, publication, sync)"),
+        )
+    })?;
+    if let Some((k, _)) = query_pairs(q.as_deref()).first() {
+        return Err(Problem::bad_request(format!(
+            "unknown query parameter `{k}`"
+        )));
+    }
+    authorize_module(&s, &headers, module_of_stream(stream), Verb::Write).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let format = BatchFormat::from_content_type(content_type).ok_or_else(|| {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send a JSON array (application/json) or NDJSON (application/x-ndjson)",
+        )
+    })?;
+    let limits = Limits {
+        max_batch_bytes: MAX_BATCH_BYTES,
+        ..Limits::default()
+    };
+    let outcome = validate_batch(stream, &body, format, chrono::Utc::now(), &limits).map_err(
+        |e| match e {
+            BatchError::TooLarge { .. } => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+            }
+            other => Problem::bad_request(other.to_string()),
+        },
+    )?;
+    let events: Vec<_> = outcome.accepted.iter().map(|a| a.event.clone()).collect();
+    let receipt = if events.is_empty() {
+        None
+    } else {
+        Some(s.events.append(stream, events).await.map_err(|e| {
+            tracing::error!(error = %e, stream = stream.wire_name(), "event log append failed");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the event log is unavailable; nothing from this batch was accepted, retry it",
+            )
+        })?)
+    };
+    let accepted: Vec<_> = outcome
+        .accepted
+        .iter()
+        .zip(receipt.iter().flat_map(|r| r.entries.iter()))
+        .map(|(a, entry)| {
+            json!({
+                "index": a.index,
+                "event_id": entry.event_id.to_string(),
+                "offset": entry.offset,
+                "duplicate": entry.duplicate,
+            })
+        })
+        .collect();
+    let body = json!({
+        "stream": stream.wire_name(),
+        "accepted_count": accepted.len(),
+        "rejected_count": outcome.rejected.len(),
+        "accepted": accepted,
+        "rejected": outcome.rejected,
+    });
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
