@@ -43,7 +43,7 @@ impl ResourceError {
                 unique_columns(table, constraint).unwrap_or_else(|| constraint.to_string())
             )),
             "23514" | "23502" | "22P02" | "22003" | "22007" | "22008" | "22023" | "22001"
-            | "22021" | "2202E" | "22004" | "22012" | "22026" | "22025" => {
+            | "22021" | "2202E" | "22004" | "22009" | "22012" | "22026" | "22025" => {
                 ResourceError::Invalid(vec![FieldError::new(
                     field.unwrap_or_default(),
                     match code {

@@ -701,7 +701,10 @@ fn prevalidate_patch(t: &Table, obj: &Map<String, Value>) -> Vec<FieldError> {
         } else if c.sql_type == SqlType::Jsonb && v.is_object() {
             if k == "labels" || k == "annotations" {
                 for (key, val) in v.as_object().into_iter().flatten() {
-                    let ok_value = val.is_null() || val.as_str().is_some_and(|s| !s.contains('\0'));
+                    let ok_value = val.is_null()
+                        || val.as_str().is_some_and(|s| {
+                            !s.contains('\0') && (k != "labels" || selector::valid_value(s))
+                        });
                     if !selector::valid_key(key) || !ok_value {
                         errors.push(FieldError::new(
                             format!("{k}.{key}"),

@@ -155,11 +155,13 @@ pub fn to_param(
                     "`{s}` is not an RFC 3339 timestamp like 2026-11-28T15:36:00Z"
                 ))
             })?;
-            let y = t.naive_utc().date().format("%Y").to_string();
+            let utc = t.with_timezone(&chrono::Utc);
+            let y = utc.format("%Y").to_string();
             if y.len() != 4 {
                 return Err(err("year must be between 0001 and 9999".into()));
             }
-            t.to_rfc3339()
+            // In UTC: PostgreSQL refuses offsets beyond ±15:59 that RFC 3339 allows.
+            utc.to_rfc3339()
         }
         SqlType::Date => {
             let s = value
@@ -174,7 +176,67 @@ pub fn to_param(
             other => other.to_string(),
         },
     };
+    check_facts(column, value, &text)?;
     Ok(Some(text))
+}
+
+/// The column's plain CHECK facts (patterns, integer bounds), judged here so a client hears
+/// about them as a 422 naming the field, before PostgreSQL is asked.
+fn check_facts(column: &Column, value: &Value, text: &str) -> Result<(), FieldError> {
+    let k = &column.constraints;
+    if column.sql_type == SqlType::Text {
+        for p in &k.patterns {
+            if let Some(re) = cached_regex(p)
+                && !re.is_match(text)
+            {
+                return Err(FieldError::new(&column.name, format!("must match {p}")));
+            }
+        }
+    }
+    if let Some(n) = value.as_i64().map(|n| n as f64) {
+        let bad = k.minimum.is_some_and(|m| n < m)
+            || k.exclusive_minimum.is_some_and(|m| n <= m)
+            || k.maximum.is_some_and(|m| n > m)
+            || k.exclusive_maximum.is_some_and(|m| n >= m);
+        if bad
+            && matches!(
+                column.sql_type,
+                SqlType::Integer | SqlType::SmallInt | SqlType::BigInt
+            )
+        {
+            let mut bounds = Vec::new();
+            if let Some(m) = k.minimum {
+                bounds.push(format!(">= {m}"));
+            }
+            if let Some(m) = k.exclusive_minimum {
+                bounds.push(format!("> {m}"));
+            }
+            if let Some(m) = k.maximum {
+                bounds.push(format!("<= {m}"));
+            }
+            if let Some(m) = k.exclusive_maximum {
+                bounds.push(format!("< {m}"));
+            }
+            return Err(FieldError::new(
+                &column.name,
+                format!("must be {}", bounds.join(" and ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// CHECK patterns compiled once (PostgreSQL's regex dialect; the schema's patterns are within
+/// what the `regex` crate reads the same way, POSIX classes included).
+fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = cache.lock().ok()?;
+    map.entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .clone()
 }
 
 fn contains_nul(v: &Value) -> bool {

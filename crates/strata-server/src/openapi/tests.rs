@@ -520,6 +520,12 @@ fn query_sample(t: &Table, name: &str, s: &Value) -> Option<String> {
         "labelSelector" => Some("tier=gold,!archived".into()),
         "fields" => Some("uid,create_ts".into()),
         "phase" => t.phases.first().cloned(),
+        col if t
+            .column(col)
+            .is_some_and(|c| c.sql_type == SqlType::Text && c.enum_values.is_none()) =>
+        {
+            t.column(col).map(text_sample)
+        }
         _ => Some(
             match (&s["enum"], s["type"].as_str(), s["format"].as_str()) {
                 (Value::Array(e), _, _) => e[0].as_str().unwrap().to_string(),
