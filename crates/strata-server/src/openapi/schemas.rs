@@ -225,10 +225,7 @@ fn base_schema(t: &Table, c: &Column, mode: Mode) -> Value {
                 "pattern": numeric_output_pattern(*precision, *scale),
             }),
             Mode::Query => json!({"type": "string", "pattern": DECIMAL_INPUT}),
-            Mode::Create | Mode::Patch => json!({
-                "type": ["string", "number"],
-                "pattern": DECIMAL_INPUT,
-            }),
+            Mode::Create | Mode::Patch => numeric_input(c, *precision, *scale),
         },
         SqlType::DoublePrecision => json!({"type": "number"}),
         SqlType::Jsonb | SqlType::Json => match json_shape(t, name) {
@@ -753,4 +750,37 @@ pub(crate) fn ecma_pattern(pg: &str) -> String {
         .replace("[:alnum:]", "A-Za-z0-9")
         .replace("[:lower:]", "a-z")
         .replace("[:upper:]", "A-Z")
+}
+
+/// A NUMERIC(p, s) as clients may send it: an exact decimal string with at most `p - s` integer
+/// and `s` fraction digits, or a whole number in range; non-negative when a CHECK says so.
+fn numeric_input(c: &Column, precision: Option<u64>, scale: Option<u64>) -> Value {
+    let (Some(p), Some(sc)) = (precision, scale) else {
+        return json!({"type": ["string", "number"], "pattern": DECIMAL_INPUT});
+    };
+    let k = &c.constraints;
+    let non_negative =
+        k.minimum.is_some_and(|m| m >= 0.0) || k.exclusive_minimum.is_some_and(|m| m >= 0.0);
+    let int_digits = p.saturating_sub(sc).clamp(1, 15);
+    let sign = if non_negative { "" } else { "-?" };
+    let pattern = if sc == 0 {
+        format!("^{sign}[0-9]{{1,{int_digits}}}$")
+    } else {
+        format!("^{sign}[0-9]{{1,{int_digits}}}(\\.[0-9]{{1,{sc}}})?$")
+    };
+    let max = 10i64.saturating_pow(int_digits as u32) - 1;
+    let min = if non_negative {
+        k.minimum.unwrap_or(0.0).max(0.0) as i64
+    } else {
+        -max
+    };
+    let mut whole = json!({"type": "integer", "minimum": min, "maximum": max});
+    if let Some(m) = k.exclusive_minimum {
+        whole["exclusiveMinimum"] = json!(m as i64);
+    }
+    let mut any = vec![json!({"type": "string", "pattern": pattern}), whole];
+    if !c.not_null {
+        any.push(json!({"type": "null"}));
+    }
+    json!({"anyOf": any})
 }
