@@ -123,23 +123,7 @@ impl ResourceStore {
         fields: Option<&[String]>,
     ) -> Result<Resource, ResourceError> {
         let t = self.table(table)?;
-        let cols = sql::field_columns(t, fields)?;
-        let q = format!(
-            "SELECT row_to_json(r)::text FROM (SELECT {} FROM {} WHERE uid = $1) r",
-            select_list(t, &cols),
-            ident(&t.name)
-        );
-        let row = client
-            .query_opt(&q, &[&uid])
-            .await
-            .map_err(|e| ResourceError::from_pg(t, e))?;
-        match row {
-            Some(r) => sql::resource_of(r.get::<_, String>(0)),
-            None => Err(ResourceError::NotFound {
-                table: t.name.clone(),
-                uid: uid.to_string(),
-            }),
-        }
+        read_row(client, t, uid, fields, false).await
     }
 
     /// A page of rows, filtered, label-selected and sorted; see [`ListParams`].
@@ -282,25 +266,7 @@ impl ResourceStore {
         uid: &str,
         if_match: Option<IfMatch>,
     ) -> Result<Resource, ResourceError> {
-        let all = sql::field_columns(t, None)?;
-        let q = format!(
-            "SELECT row_to_json(r)::text FROM (SELECT {} FROM {} WHERE uid = $1 FOR UPDATE) r",
-            select_list(t, &all),
-            ident(&t.name)
-        );
-        let row = client
-            .query_opt(&q, &[&uid])
-            .await
-            .map_err(|e| ResourceError::from_pg(t, e))?;
-        let current = match row {
-            Some(r) => sql::resource_of(r.get::<_, String>(0))?,
-            None => {
-                return Err(ResourceError::NotFound {
-                    table: t.name.clone(),
-                    uid: uid.to_string(),
-                });
-            }
-        };
+        let current = read_row(client, t, uid, None, true).await?;
         if let Some(expected) = if_match
             && !expected.matches(current.version)
         {
@@ -513,6 +479,34 @@ impl ResourceStore {
             vec![("status".into(), Some(status.to_string()))],
         )
         .await
+    }
+}
+
+/// One row by uid (optionally locked for update), or `NotFound`.
+async fn read_row<C: GenericClient>(
+    client: &C,
+    t: &Table,
+    uid: &str,
+    fields: Option<&[String]>,
+    for_update: bool,
+) -> Result<Resource, ResourceError> {
+    let cols = sql::field_columns(t, fields)?;
+    let q = format!(
+        "SELECT row_to_json(r)::text FROM (SELECT {} FROM {} WHERE uid = $1{}) r",
+        select_list(t, &cols),
+        ident(&t.name),
+        if for_update { " FOR UPDATE" } else { "" }
+    );
+    let row = client
+        .query_opt(&q, &[&uid])
+        .await
+        .map_err(|e| ResourceError::from_pg(t, e))?;
+    match row {
+        Some(r) => sql::resource_of(r.get::<_, String>(0)),
+        None => Err(ResourceError::NotFound {
+            table: t.name.clone(),
+            uid: uid.to_string(),
+        }),
     }
 }
 
