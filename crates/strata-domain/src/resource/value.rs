@@ -193,17 +193,18 @@ fn check_facts(column: &Column, value: &Value, text: &str) -> Result<(), FieldEr
             }
         }
     }
-    if let Some(n) = value.as_i64().map(|n| n as f64) {
+    // Integers and NUMERICs (whose text is already a validated decimal) against CHECK bounds.
+    let number = match column.sql_type {
+        SqlType::Integer | SqlType::SmallInt | SqlType::BigInt => value.as_i64().map(|n| n as f64),
+        SqlType::Numeric { .. } => text.parse::<f64>().ok(),
+        _ => None,
+    };
+    if let Some(n) = number {
         let bad = k.minimum.is_some_and(|m| n < m)
             || k.exclusive_minimum.is_some_and(|m| n <= m)
             || k.maximum.is_some_and(|m| n > m)
             || k.exclusive_maximum.is_some_and(|m| n >= m);
-        if bad
-            && matches!(
-                column.sql_type,
-                SqlType::Integer | SqlType::SmallInt | SqlType::BigInt
-            )
-        {
+        if bad {
             let mut bounds = Vec::new();
             if let Some(m) = k.minimum {
                 bounds.push(format!(">= {m}"));

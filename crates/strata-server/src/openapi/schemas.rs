@@ -761,7 +761,8 @@ fn numeric_input(c: &Column, precision: Option<u64>, scale: Option<u64>) -> Valu
     let k = &c.constraints;
     let non_negative =
         k.minimum.is_some_and(|m| m >= 0.0) || k.exclusive_minimum.is_some_and(|m| m >= 0.0);
-    let int_digits = p.saturating_sub(sc).clamp(1, 15);
+    // As many integer digits as the column holds (the store refuses more); i64 holds 18.
+    let int_digits = p.saturating_sub(sc).clamp(1, 18);
     let sign = if non_negative { "" } else { "-?" };
     let pattern = if sc == 0 {
         format!("^{sign}[0-9]{{1,{int_digits}}}$")
