@@ -46,10 +46,6 @@ impl AppState {
 
     /// The schema module a table belongs to (for scopes).
     pub fn module_of(&self, table: &str) -> Option<&str> {
-        self.schema
-            .modules
-            .iter()
-            .find(|m| m.tables.iter().any(|t| t.name == table))
-            .map(|m| m.name.as_str())
+        self.store.module_of(table)
     }
 }

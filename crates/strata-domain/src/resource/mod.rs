@@ -11,6 +11,7 @@ pub mod selector;
 mod sql;
 pub mod value;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -92,6 +93,8 @@ impl From<i64> for IfMatch {
 #[derive(Clone)]
 pub struct ResourceStore {
     schema: Arc<Schema>,
+    /// Table name → (module index, table index): every request looks its table up.
+    index: Arc<HashMap<String, (usize, usize)>>,
 }
 
 /// Columns clients never write: maintained by Strata.
@@ -101,7 +104,21 @@ fn read_only(name: &str) -> bool {
 
 impl ResourceStore {
     pub fn new(schema: Arc<Schema>) -> Self {
-        Self { schema }
+        let index = schema
+            .modules
+            .iter()
+            .enumerate()
+            .flat_map(|(mi, m)| {
+                m.tables
+                    .iter()
+                    .enumerate()
+                    .map(move |(ti, t)| (t.name.clone(), (mi, ti)))
+            })
+            .collect();
+        Self {
+            schema,
+            index: Arc::new(index),
+        }
     }
 
     pub fn schema(&self) -> &Schema {
@@ -109,9 +126,17 @@ impl ResourceStore {
     }
 
     pub fn table(&self, name: &str) -> Result<&Table, ResourceError> {
-        self.schema
-            .table(name)
+        self.index
+            .get(name)
+            .map(|&(mi, ti)| &self.schema.modules[mi].tables[ti])
             .ok_or_else(|| ResourceError::UnknownTable(name.to_string()))
+    }
+
+    /// The schema module a table belongs to (scopes are per module).
+    pub fn module_of(&self, table: &str) -> Option<&str> {
+        self.index
+            .get(table)
+            .map(|&(mi, _)| self.schema.modules[mi].name.as_str())
     }
 
     /// Read one row by uid.
