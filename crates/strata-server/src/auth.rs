@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::Value;
@@ -30,14 +30,15 @@ impl RateLimiter {
         }
     }
 
-    /// Take one token; `false` means the caller is over its rate.
-    pub fn allow(&self, key: &str) -> bool {
+    /// Take one token; `Err(wait)` means the caller is over its rate and the next token comes
+    /// after `wait`.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
         if self.rate <= 0.0 {
-            return true;
+            return Ok(());
         }
         let now = Instant::now();
         let Ok(mut buckets) = self.buckets.lock() else {
-            return true;
+            return Ok(());
         };
         if buckets.len() > 100_000 {
             buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs() < 60);
@@ -48,9 +49,9 @@ impl RateLimiter {
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(Duration::from_secs_f64((1.0 - *tokens) / self.rate))
         }
     }
 }
@@ -95,11 +96,12 @@ pub async fn authorize_module(
                 "missing or invalid credentials: send `Authorization: Bearer <api key>`",
             ),
         })?;
-    if !state.limiter.allow(&caller.principal_uid) {
+    if let Err(wait) = state.limiter.check(&caller.principal_uid) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate limit exceeded; slow down and retry",
-        ));
+            "rate limit exceeded; slow down and retry after the Retry-After seconds",
+        )
+        .retry_after(wait));
     }
     caller
         .require(module, verb)

@@ -17,6 +17,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Whole seconds for the `Retry-After` header (429 and 503 carry one).
+    #[serde(skip)]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl Problem {
@@ -28,7 +31,15 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            // An outage is usually short: a second is a polite first back-off.
+            retry_after_secs: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
         }
+    }
+
+    /// Tell the client when to come back (rounded up to whole seconds, at least one).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -57,6 +68,10 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

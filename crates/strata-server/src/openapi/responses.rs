@@ -92,13 +92,14 @@ pub(crate) fn components() -> Value {
             example["detail"] = json!("the request has invalid fields");
             example["errors"] = json!([{"field": "currency_code", "message": "is required"}]);
         }
-        m.insert(
-            name.into(),
-            json!({
-                "description": description,
-                "content": {"application/problem+json": {"schema": schema_ref("Problem"), "example": example}},
-            }),
-        );
+        let mut response = json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": schema_ref("Problem"), "example": example}},
+        });
+        if matches!(status, 429 | 503) {
+            response["headers"] = json!({"Retry-After": header_ref("Retry-After")});
+        }
+        m.insert(name.into(), response);
     }
     Value::Object(m)
 }
@@ -124,6 +125,10 @@ pub(crate) fn headers() -> Value {
         "ETag": {
             "description": "The row's version (a strong ETag); send it back in `If-Match`.",
             "schema": {"type": "string"},
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before retrying (on 429 and 503).",
+            "schema": {"type": "integer", "minimum": 1},
         },
         "Location": {
             "description": "The path of the created resource.",
