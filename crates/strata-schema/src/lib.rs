@@ -12,7 +12,7 @@ pub mod parse;
 pub mod source;
 
 pub use error::SchemaError;
-pub use model::{Column, Module, Pass, Schema, SqlType, Table};
+pub use model::{Column, ColumnConstraints, Module, Pass, Schema, SqlType, Table};
 pub use parse::{Parsed, parse};
 pub use source::SchemaSource;
 

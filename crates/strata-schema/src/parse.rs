@@ -509,6 +509,26 @@ fn derive_from_checks(ct: &CreateTable, table: &mut Table) {
         conjuncts(e, &mut conj);
     }
     for e in conj {
+        // `col BETWEEN a AND b`: both bounds inclusive.
+        if let Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } = e
+        {
+            let (Some(col), Some(lo), Some(hi)) =
+                (ident(expr), number_literal(low), number_literal(high))
+            else {
+                continue;
+            };
+            if let Some(c) = table.columns.iter_mut().find(|c| c.name == col) {
+                let k = &mut c.constraints;
+                k.minimum = Some(k.minimum.map_or(lo, |m| m.max(lo)));
+                k.maximum = Some(k.maximum.map_or(hi, |m| m.min(hi)));
+            }
+            continue;
+        }
         let Expr::BinaryOp { left, op, right } = e else {
             continue;
         };

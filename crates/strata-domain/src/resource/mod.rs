@@ -624,7 +624,7 @@ fn validate_condition(i: usize, c: &Value, old: &[Value], now: &str) -> Result<V
     let ty = obj
         .get("type")
         .and_then(Value::as_str)
-        .filter(|s| !s.is_empty() && s.len() <= 316 && !s.contains('\0'))
+        .filter(|s| !s.is_empty() && s.chars().count() <= 316 && !s.contains('\0'))
         .ok_or_else(|| FieldError::new(field("type"), "is required: a non-empty string"))?;
     let status = obj
         .get("status")
@@ -717,8 +717,13 @@ fn prevalidate_patch(t: &Table, obj: &Map<String, Value>) -> Vec<FieldError> {
                 k,
                 "is changed through the status subresource (PUT …/status)",
             ));
-        } else if c.sql_type == SqlType::Jsonb && v.is_object() {
-            if k == "labels" || k == "annotations" {
+        } else if c.sql_type == SqlType::Jsonb
+            && v.is_object()
+            && value::json_shape(t, k) != Some("array")
+        {
+            if value::contains_nul(v) {
+                errors.push(FieldError::new(k, "must not contain NUL characters"));
+            } else if k == "labels" || k == "annotations" {
                 for (key, val) in v.as_object().into_iter().flatten() {
                     let ok_value = val.is_null()
                         || val.as_str().is_some_and(|s| {

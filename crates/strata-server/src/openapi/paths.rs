@@ -20,19 +20,19 @@ pub(crate) const ALIASES: [(&str, &str); 5] = [
 ];
 
 /// Who an operation is for: its table, tag and scope.
-struct Target<'a> {
+pub(crate) struct Target<'a> {
     t: &'a Table,
     tag: String,
     module: &'a str,
 }
 
 impl<'a> Target<'a> {
-    fn new(schema: &'a Schema, t: &'a Table) -> Self {
+    pub(crate) fn new(schema: &'a Schema, t: &'a Table) -> Self {
         let (tag, module) = module_of(schema, t);
         Self { t, tag, module }
     }
 
-    fn op(
+    pub(crate) fn op(
         &self,
         id: &str,
         summary: String,
@@ -59,7 +59,7 @@ impl<'a> Target<'a> {
     }
 }
 
-fn json_content(schema: Value) -> Value {
+pub(crate) fn json_content(schema: Value) -> Value {
     json!({"application/json": {"schema": schema}})
 }
 
@@ -73,7 +73,11 @@ fn resource_response(description: &str, schema: Value, location: bool) -> Value 
     json!({"description": description, "headers": headers, "content": json_content(schema)})
 }
 
-fn with_responses(mut o: Map<String, Value>, ok: Vec<(&str, Value)>, errors: &[u16]) -> Value {
+pub(crate) fn with_responses(
+    mut o: Map<String, Value>,
+    ok: Vec<(&str, Value)>,
+    errors: &[u16],
+) -> Value {
     let mut r = responses::errors(errors);
     for (status, v) in ok {
         r.insert(status.to_string(), v);
@@ -115,8 +119,46 @@ fn create_operation(target: &Target, id: &str, base: &str) -> Value {
         "requestBody".into(),
         json!({"required": true, "content": json_content(schema_ref(&schemas::create_name(t)))}),
     );
+    with_cross_field_rules(t, &mut o);
     let ok = resource_response("Created.", schema_ref(&schemas::resource_name(t)), true);
     with_responses(o, vec![("201", ok)], &[409, 413, 415, 422])
+}
+
+/// The table's CHECKs that relate several columns (`ends_ts > starts_ts`,
+/// `num_nonnulls(a, b) = 1`). JSON Schema cannot say them, so the operation lists them, and
+/// `x-strata-cross-field-rules` marks it for tools: a body valid by the schema that breaks one is
+/// answered 422 naming the rule.
+pub(crate) fn cross_field_rules(t: &Table) -> Vec<&str> {
+    let columns: std::collections::HashSet<&str> =
+        t.columns.iter().map(|c| c.name.as_str()).collect();
+    t.checks
+        .iter()
+        .filter(|c| !c.sql.contains("'phase'"))
+        .filter(|c| {
+            let named: std::collections::HashSet<&str> = c
+                .sql
+                .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+                .filter(|w| columns.contains(w))
+                .collect();
+            named.len() >= 2
+        })
+        .map(|c| c.sql.as_str())
+        .collect()
+}
+
+fn with_cross_field_rules(t: &Table, o: &mut Map<String, Value>) {
+    let rules = cross_field_rules(t);
+    if rules.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = rules.iter().map(|r| format!("- `{r}`")).collect();
+    if let Some(Value::String(d)) = o.get_mut("description") {
+        d.push_str(&format!(
+            "\n\nRules across fields (a body that breaks one is answered 422 naming it):\n{}",
+            listed.join("\n")
+        ));
+    }
+    o.insert("x-strata-cross-field-rules".into(), Value::Bool(true));
 }
 
 fn get_operation(target: &Target, id: &str) -> Value {
@@ -140,6 +182,7 @@ fn patch_operation(target: &Target, id: &str) -> Value {
         true,
     );
     o.insert("parameters".into(), json!([param_ref("If-Match")]));
+    with_cross_field_rules(t, &mut o);
     let body = schema_ref(&schemas::patch_name(t));
     o.insert(
         "requestBody".into(),
@@ -493,7 +536,12 @@ fn telemetry_paths(out: &mut Map<String, Value>) {
     o.insert(
         "requestBody".into(),
         json!({"required": true, "content": {
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/json": {"schema": {
+                "type": "array",
+                "maxItems": 10000,
+                "description": "Events (JSON objects). Any item that is not a valid event, an object or not, is rejected on its own with a reason; the rest of the batch is still accepted.",
+                "items": {},
+            }},
             "application/x-ndjson": {"schema": {"type": "string"}},
         }}),
     );

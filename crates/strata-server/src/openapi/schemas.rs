@@ -3,13 +3,15 @@
 //! status subresource, pages, and the shared shapes (`Condition`, `Problem`, `RawMoney`, …).
 
 use serde_json::{Map, Value, json};
-use strata_schema::{Column, Schema, SqlType, Table};
+use strata_schema::{Column, ColumnConstraints, Schema, SqlType, Table};
 
 use super::{insert_unique, pascal, schema_ref};
 
 /// Which side of the API a column schema describes.
 /// Strings PostgreSQL can store: anything but NUL.
 pub(crate) const NO_NUL: &str = "^[^\\u0000]*$";
+/// The shared schema of free-form JSON written to a jsonb column.
+pub(crate) const JSON_VALUE: &str = "JsonValue";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -120,21 +122,7 @@ fn numeric_note(precision: Option<u64>, scale: Option<u64>) -> String {
     }
 }
 
-/// How a column's JSON must look, from a `jsonb_typeof(<col>) = 'object'|'array'` CHECK (the same
-/// test as `resource::value::json_shape`).
-pub(crate) fn json_shape(t: &Table, column: &str) -> Option<&'static str> {
-    let object = format!("jsonb_typeof({column}) = 'object'");
-    let array = format!("jsonb_typeof({column}) = 'array'");
-    for c in &t.checks {
-        if c.sql.contains(&object) {
-            return Some("object");
-        }
-        if c.sql.contains(&array) {
-            return Some("array");
-        }
-    }
-    None
-}
+pub(crate) use strata_domain::resource::value::json_shape;
 
 // ---- column schemas ----------------------------------------------------------------------------
 
@@ -146,9 +134,7 @@ pub(crate) fn column_schema(t: &Table, c: &Column, mode: Mode) -> Value {
         s = nullable(s);
     } else if c.not_null && matches!(mode, Mode::Create | Mode::Patch) && is_untyped(&s) {
         // Any JSON value but null: the store rejects null for a NOT NULL column.
-        if let Value::Object(o) = &mut s {
-            o.insert("not".into(), json!({"type": "null"}));
-        }
+        s = json!({"allOf": [s], "not": {"type": "null"}});
     }
     if mode != Mode::Query
         && let (Some(d), Value::Object(o)) = (describe(t, c), &mut s)
@@ -174,10 +160,12 @@ pub(crate) fn column_schema(t: &Table, c: &Column, mode: Mode) -> Value {
     s
 }
 
+/// Any JSON value: `{}` or the shared `JsonValue`.
 fn is_untyped(s: &Value) -> bool {
-    s.as_object().is_some_and(|o| {
-        !o.contains_key("type") && !o.contains_key("$ref") && !o.contains_key("anyOf")
-    })
+    *s == schema_ref(JSON_VALUE)
+        || s.as_object().is_some_and(|o| {
+            !o.contains_key("type") && !o.contains_key("$ref") && !o.contains_key("anyOf")
+        })
 }
 
 fn base_schema(t: &Table, c: &Column, mode: Mode) -> Value {
@@ -228,14 +216,27 @@ fn base_schema(t: &Table, c: &Column, mode: Mode) -> Value {
             Mode::Create | Mode::Patch => numeric_input(c, *precision, *scale),
         },
         SqlType::DoublePrecision => json!({"type": "number"}),
-        SqlType::Jsonb | SqlType::Json => match json_shape(t, name) {
-            Some("object") => json!({"type": "object"}),
-            Some("array") => json!({"type": "array"}),
-            _ => json!({}),
+        // What clients send is judged as jsonb will store it: no NUL in any string or key.
+        SqlType::Jsonb | SqlType::Json => match (json_shape(t, name), mode) {
+            (Some("object"), Mode::Read | Mode::Query) => json!({"type": "object"}),
+            (Some("array"), Mode::Read | Mode::Query) => json!({"type": "array"}),
+            (_, Mode::Read | Mode::Query) => json!({}),
+            (Some("object"), _) => json!({
+                "type": "object",
+                "propertyNames": {"pattern": NO_NUL},
+                "additionalProperties": schema_ref(JSON_VALUE),
+            }),
+            (Some("array"), _) => json!({"type": "array", "items": schema_ref(JSON_VALUE)}),
+            _ => schema_ref(JSON_VALUE),
         },
         SqlType::TimestampTz => json!({"type": "string", "format": "date-time"}),
         SqlType::Date => json!({"type": "string", "format": "date"}),
         SqlType::Timestamp => json!({"type": "string"}),
+        SqlType::Other(ty) if ty.eq_ignore_ascii_case("inet") => json!({
+            "type": "string",
+            "description": "A host IP address, IPv4 or IPv6 (`inet`).",
+            "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+        }),
         SqlType::Other(ty) => json!({"type": "string", "x-sql-type": ty.to_lowercase()}),
     }
 }
@@ -489,6 +490,18 @@ fn shared() -> Vec<(&'static str, Value)> {
     let label_value = json!({"type": "string", "maxLength": 63, "pattern": LABEL_VALUE});
     vec![
         (
+            JSON_VALUE,
+            json!({
+                "description": "Any JSON value PostgreSQL's jsonb can hold: strings and keys without NUL characters.",
+                "anyOf": [
+                    {"type": ["null", "boolean", "number"]},
+                    {"type": "string", "pattern": NO_NUL},
+                    {"type": "array", "items": schema_ref(JSON_VALUE)},
+                    {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": schema_ref(JSON_VALUE)},
+                ],
+            }),
+        ),
+        (
             "Status",
             json!({
                 "type": "object",
@@ -525,10 +538,10 @@ fn shared() -> Vec<(&'static str, Value)> {
                 "description": "A condition as a client sends it; `last_transition_ts` is set by the server when the condition's status changes.",
                 "required": ["type", "status"],
                 "properties": {
-                    "type": {"type": "string", "minLength": 1, "maxLength": 316},
+                    "type": {"type": "string", "minLength": 1, "maxLength": 316, "pattern": NO_NUL},
                     "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-                    "reason": {"type": ["string", "null"]},
-                    "message": {"type": ["string", "null"]},
+                    "reason": {"type": ["string", "null"], "pattern": NO_NUL},
+                    "message": {"type": ["string", "null"], "pattern": NO_NUL},
                     "last_transition_ts": {"description": "Ignored: the server sets it."},
                 },
                 "additionalProperties": false,
@@ -752,6 +765,67 @@ pub(crate) fn ecma_pattern(pg: &str) -> String {
         .replace("[:upper:]", "A-Z")
 }
 
+/// The decimal strings a NUMERIC column with `int_digits` integer and `scale` fraction digits
+/// accepts under its CHECK bounds. The bounds the schema uses are spelled out exactly: a lower
+/// bound of zero (inclusive or exclusive) and an inclusive upper bound that is a power of ten
+/// (`BETWEEN 0 AND 100`, `> 0 AND <= 1`). Other bounds keep the digit limits only (the store
+/// still judges them, with a 422).
+pub(crate) fn decimal_pattern(k: &ColumnConstraints, int_digits: u32, scale: u32) -> String {
+    let positive = k.exclusive_minimum == Some(0.0) && k.minimum.is_none_or(|m| m <= 0.0);
+    let non_negative = positive || k.minimum == Some(0.0) && k.exclusive_minimum.is_none();
+    let lower_is_zero = positive || non_negative;
+    let power_of_ten_max = k
+        .maximum
+        .and_then(|m| (0..int_digits).find(|&e| 10f64.powi(e as i32) == m));
+    let bounded_otherwise = k.exclusive_maximum.is_some()
+        || (k.maximum.is_some() && power_of_ten_max.is_none())
+        || k.minimum.is_some_and(|m| m != 0.0)
+        || k.exclusive_minimum.is_some_and(|m| m != 0.0);
+    let frac = |digits: u32| -> String {
+        if scale == 0 {
+            String::new()
+        } else {
+            format!("(?:\\.[0-9]{{1,{digits}}})?")
+        }
+    };
+    if bounded_otherwise || !lower_is_zero {
+        let sign = if non_negative { "" } else { "-?" };
+        return format!("^{sign}[0-9]{{1,{int_digits}}}{}$", frac(scale));
+    }
+    // Values below 10^e (e integer digits), then the maximum itself.
+    let e = power_of_ten_max.unwrap_or(int_digits);
+    let mut alternatives = Vec::new();
+    if positive {
+        if e >= 1 {
+            alternatives.push(format!("[1-9][0-9]{{0,{}}}{}", e - 1, frac(scale)));
+        }
+        // 0.x with at least one non-zero fraction digit: the first one at position i.
+        for i in 0..scale {
+            let zeros = "0".repeat(i as usize);
+            let rest = scale - i - 1;
+            let tail = if rest == 0 {
+                String::new()
+            } else {
+                format!("[0-9]{{0,{rest}}}")
+            };
+            alternatives.push(format!("0\\.{zeros}[1-9]{tail}"));
+        }
+    } else if e >= 1 {
+        alternatives.push(format!("[0-9]{{1,{e}}}{}", frac(scale)));
+    } else {
+        alternatives.push(format!("0{}", frac(scale)));
+    }
+    if power_of_ten_max.is_some() {
+        let max_frac = if scale == 0 {
+            String::new()
+        } else {
+            format!("(?:\\.0{{1,{scale}}})?")
+        };
+        alternatives.push(format!("1{}{max_frac}", "0".repeat(e as usize)));
+    }
+    format!("^(?:{})$", alternatives.join("|"))
+}
+
 /// A NUMERIC(p, s) as clients may send it: an exact decimal string with at most `p - s` integer
 /// and `s` fraction digits, or a whole number in range; non-negative when a CHECK says so.
 fn numeric_input(c: &Column, precision: Option<u64>, scale: Option<u64>) -> Value {
@@ -763,13 +837,11 @@ fn numeric_input(c: &Column, precision: Option<u64>, scale: Option<u64>) -> Valu
         k.minimum.is_some_and(|m| m >= 0.0) || k.exclusive_minimum.is_some_and(|m| m >= 0.0);
     // As many integer digits as the column holds (the store refuses more); i64 holds 18.
     let int_digits = p.saturating_sub(sc).clamp(1, 18);
-    let sign = if non_negative { "" } else { "-?" };
-    let pattern = if sc == 0 {
-        format!("^{sign}[0-9]{{1,{int_digits}}}$")
-    } else {
-        format!("^{sign}[0-9]{{1,{int_digits}}}(\\.[0-9]{{1,{sc}}})?$")
-    };
-    let max = 10i64.saturating_pow(int_digits as u32) - 1;
+    let pattern = decimal_pattern(k, int_digits as u32, sc as u32);
+    let mut max = 10i64.saturating_pow(int_digits as u32) - 1;
+    if let Some(m) = k.maximum {
+        max = max.min(m.floor() as i64);
+    }
     let min = if non_negative {
         k.minimum.unwrap_or(0.0).max(0.0) as i64
     } else {

@@ -309,6 +309,24 @@ fn responses_follow_the_contract() {
             "post" if path.starts_with("/v1/telemetry/") => {
                 assert!(has("200") && has("413") && has("415"), "{path}");
             }
+            // Domain commands answer with their result, not a resource: no ETag; 201 with
+            // Location, or 200 for a completion.
+            "post" if path == "/v1/orders" || path.starts_with("/v1/orders/") => {
+                assert!(
+                    has("404") && has("409") && has("413") && has("415") && has("422"),
+                    "{path}"
+                );
+                assert!(has("201") != has("200"), "{path}");
+                if let Some(created) = responses.get("201") {
+                    assert!(created["headers"].get("Location").is_some(), "{path}");
+                }
+                assert!(body && !if_match, "{path}");
+                assert!(
+                    op["requestBody"]["content"]
+                        .get("application/json")
+                        .is_some()
+                );
+            }
             "post" => {
                 assert!(
                     has("201") && has("409") && has("413") && has("415") && has("422"),
@@ -863,4 +881,62 @@ fn docs_page_loads_only_vendored_assets() {
     // The validator badge would load from a public service; it must stay off.
     assert!(docs_js.contains("validatorUrl: null"));
     assert!(viewer_asset("../Cargo.toml").is_none() && viewer_asset("").is_none());
+}
+
+#[test]
+fn decimal_patterns_follow_the_bounds_the_schema_uses() {
+    use strata_schema::ColumnConstraints;
+    let check = |k: ColumnConstraints, int_digits: u32, scale: u32, ok: &[&str], bad: &[&str]| {
+        let p = schemas::decimal_pattern(&k, int_digits, scale);
+        let re = regex::Regex::new(&p).expect("pattern compiles");
+        for v in ok {
+            assert!(re.is_match(v), "{p} should accept {v}");
+        }
+        for v in bad {
+            assert!(!re.is_match(v), "{p} should refuse {v}");
+        }
+    };
+    // NUMERIC(7, 4) CHECK (rate BETWEEN 0 AND 100)
+    check(
+        ColumnConstraints {
+            minimum: Some(0.0),
+            maximum: Some(100.0),
+            ..Default::default()
+        },
+        3,
+        4,
+        &["0", "100", "100.0000", "99.9999", "5.5", "0.0001"],
+        &["100.0001", "101", "-1", "1.23456", "1000"],
+    );
+    // NUMERIC(5, 4) CHECK (w > 0 AND w <= 1)
+    check(
+        ColumnConstraints {
+            exclusive_minimum: Some(0.0),
+            maximum: Some(1.0),
+            ..Default::default()
+        },
+        1,
+        4,
+        &["1", "1.0", "0.5", "0.0001", "0.25"],
+        &["0", "0.0", "0.0000", "1.5", "2", "0.00001"],
+    );
+    // NUMERIC(20, 4) CHECK (amount > 0)
+    check(
+        ColumnConstraints {
+            exclusive_minimum: Some(0.0),
+            ..Default::default()
+        },
+        16,
+        4,
+        &["1", "0.01", "1234567890123456.1234", "10"],
+        &["0", "0.0", "-1", "12345678901234567"],
+    );
+    // No bounds: signed.
+    check(
+        ColumnConstraints::default(),
+        2,
+        2,
+        &["-1.5", "99.99"],
+        &["100", "1.234"],
+    );
 }
