@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use ulid::Ulid;
 
 use crate::db::pg_reason;
@@ -145,52 +146,124 @@ fn redact(value: &mut Value) {
     }
 }
 
+/// The `audit_event` insert; `$1`…`$10` as [`CheckedRecord::params`] orders them.
+pub(crate) const INSERT_SQL: &str = "INSERT INTO audit_event (uid, actor_principal_uid, \
+     api_key_uid, action, target_table, target_key, request_id, change, ip_address, user_agent) \
+     VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::jsonb, \
+     $9::inet, $10::text)";
+
+/// A record that passed the checks, with its minted uid: ready to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CheckedRecord {
+    pub uid: String,
+    action: &'static str,
+    rec: AuditRecord,
+}
+
+impl CheckedRecord {
+    /// Checks `rec` (table name, uid-like key, object change), redacts key hashes, mints the uid.
+    pub fn new(rec: AuditRecord) -> Result<Self, AuditError> {
+        let mut rec = rec;
+        if !valid_table(&rec.target_table) {
+            return Err(AuditError::Invalid(format!(
+                "target_table {:?} is not a table name",
+                rec.target_table
+            )));
+        }
+        if !valid_key(&rec.target_key) {
+            return Err(AuditError::Invalid(format!(
+                "target_key {:?} is not a uid like ord_01J…",
+                rec.target_key
+            )));
+        }
+        rec.change = match std::mem::take(&mut rec.change) {
+            Value::Null => Value::Object(Map::new()),
+            v @ Value::Object(_) => v,
+            other => {
+                return Err(AuditError::Invalid(format!(
+                    "change must be a JSON object, got {other}"
+                )));
+            }
+        };
+        redact(&mut rec.change);
+        Ok(Self {
+            uid: format!("aud_{}", Ulid::new()),
+            action: rec.action.as_str(),
+            rec,
+        })
+    }
+
+    /// The parameters of [`INSERT_SQL`].
+    pub fn params(&self) -> [&(dyn ToSql + Sync); 10] {
+        let r = &self.rec;
+        [
+            &self.uid,
+            &r.actor_principal_uid,
+            &r.api_key_uid,
+            &self.action,
+            &r.target_table,
+            &r.target_key,
+            &r.request_id,
+            &r.change,
+            &r.ip_address,
+            &r.user_agent,
+        ]
+    }
+}
+
 /// Insert `rec` into `audit_event` and return the new row's uid (`aud_…`). Run it on the
 /// transaction of the write it records, so both commit or neither does.
 pub async fn record<C: GenericClient>(client: &C, rec: AuditRecord) -> Result<String, AuditError> {
-    if !valid_table(&rec.target_table) {
-        return Err(AuditError::Invalid(format!(
-            "target_table {:?} is not a table name",
-            rec.target_table
-        )));
-    }
-    if !valid_key(&rec.target_key) {
-        return Err(AuditError::Invalid(format!(
-            "target_key {:?} is not a uid like ord_01J…",
-            rec.target_key
-        )));
-    }
-    let mut change = match rec.change {
-        Value::Null => Value::Object(Map::new()),
-        v @ Value::Object(_) => v,
-        other => {
-            return Err(AuditError::Invalid(format!(
-                "change must be a JSON object, got {other}"
-            )));
+    let checked = CheckedRecord::new(rec)?;
+    client.execute(INSERT_SQL, &checked.params()).await?;
+    Ok(checked.uid)
+}
+
+/// Who runs a domain command, and through which request: what the command writes into its
+/// `audit_event` row, inside its own transaction (see `crate::commands`). The command fills in
+/// the action, the target row and the change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditContext {
+    /// Principal who acted; `None` for operator commands.
+    pub actor_principal_uid: Option<String>,
+    /// API key used, if any.
+    pub api_key_uid: Option<String>,
+    /// The API request, to correlate with logs.
+    pub request_id: Option<String>,
+    pub ip_address: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl AuditContext {
+    /// The context of an authenticated caller (its principal and, if any, its key).
+    pub fn by(caller: &Caller) -> Self {
+        Self {
+            actor_principal_uid: Some(caller.principal_uid.clone()),
+            api_key_uid: caller.key_uid.clone(),
+            ..Self::default()
         }
-    };
-    redact(&mut change);
-    let uid = format!("aud_{}", Ulid::new());
-    client
-        .execute(
-            "INSERT INTO audit_event (uid, actor_principal_uid, api_key_uid, action, target_table, \
-             target_key, request_id, change, ip_address, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &uid,
-                &rec.actor_principal_uid,
-                &rec.api_key_uid,
-                &rec.action.as_str(),
-                &rec.target_table,
-                &rec.target_key,
-                &rec.request_id,
-                &change,
-                &rec.ip_address,
-                &rec.user_agent,
-            ],
-        )
-        .await?;
-    Ok(uid)
+    }
+
+    /// The record of one action in this context.
+    pub fn record(
+        &self,
+        action: AuditAction,
+        target_table: impl Into<String>,
+        target_key: impl Into<String>,
+        change: Value,
+    ) -> AuditRecord {
+        AuditRecord {
+            actor_principal_uid: self.actor_principal_uid.clone(),
+            api_key_uid: self.api_key_uid.clone(),
+            action,
+            target_table: target_table.into(),
+            target_key: target_key.into(),
+            request_id: self.request_id.clone(),
+            change,
+            ip_address: self.ip_address,
+            user_agent: self.user_agent.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Problem;
-use crate::routes::{friendly, meta, resources, telemetry};
+use crate::routes::{commands, friendly, meta, resources, telemetry};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above).
@@ -51,8 +51,18 @@ pub fn router(state: AppState) -> Router {
             "/v1/resources/{table}/{uid}/status",
             get(resources::get_status).put(resources::put_status),
         )
-        .route("/v1/orders", get(friendly::orders_list))
+        .route(
+            "/v1/orders",
+            get(friendly::orders_list).post(commands::place_order),
+        )
         .route("/v1/orders/{uid}", get(friendly::order_get))
+        .route("/v1/orders/{uid}/complete", post(commands::complete_order))
+        .route("/v1/orders/{uid}/payments", post(commands::capture_payment))
+        .route(
+            "/v1/orders/{uid}/fulfillments",
+            post(commands::ship_fulfillment),
+        )
+        .route("/v1/orders/{uid}/returns", post(commands::request_return))
         .route(
             "/v1/orders/{uid}/line-items",
             get(friendly::order_line_items),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::Value;
-use strata_domain::audit::{AuditAction, AuditRecord, record};
+use strata_domain::audit::{AuditAction, AuditContext, AuditRecord, record};
 pub use strata_domain::identity::Verb;
 use strata_domain::identity::{AuthError, Caller};
 
@@ -107,6 +107,22 @@ pub async fn authorize_module(
         .require(module, verb)
         .map_err(|_| Problem::new(StatusCode::FORBIDDEN, "this key's scopes do not allow that"))?;
     Ok(caller)
+}
+
+/// Who writes and through which request, for the audit row a domain command writes in its own
+/// transaction: the caller, `x-request-id` and `User-Agent`.
+pub fn audit_context(caller: &Caller, headers: &HeaderMap) -> AuditContext {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    AuditContext {
+        request_id: header("x-request-id"),
+        user_agent: header(header::USER_AGENT.as_str()),
+        ..AuditContext::by(caller)
+    }
 }
 
 /// Record a write in `audit_event`, inside the write's own transaction.

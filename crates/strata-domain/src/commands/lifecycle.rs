@@ -15,11 +15,12 @@ use super::events::{Loader, Want, emit};
 use super::money::to_cents;
 use super::session::{BEGIN_COMMAND, Session};
 use super::{
-    CapturePayment, CapturedPayment, CommandError, CompletedOrder, LineQuantityInput, Minter,
-    RequestReturn, RequestedReturn, ShipFulfillment, ShippedFulfillment, TxError, check_uid,
-    lock_key, with_retries,
+    AuditContext, CapturePayment, CapturedPayment, CommandError, CompletedOrder, LineQuantityInput,
+    Minter, RequestReturn, RequestedReturn, ShipFulfillment, ShippedFulfillment, TxError,
+    audit_change, audit_row, check_uid, lock_key, with_retries, write_audit,
 };
 use crate::Database;
+use crate::audit::AuditAction;
 
 /// Locks the order for the rest of the transaction.
 const LOCK_ORDER_SQL: &str = "SELECT status->>'phase', currency_code, total, version \
@@ -147,20 +148,36 @@ pub async fn complete_order(
     log: &dyn EventLog,
     order_uid: &str,
 ) -> Result<CompletedOrder, CommandError> {
+    let done = commit_complete_order(db, order_uid, None).await?;
+    emit(log, &done.event).await?;
+    Ok(done)
+}
+
+/// [`complete_order`] without the append: commits the completion (and, with `audit`, its
+/// `audit_event` row: action `status` on `order_header`) and returns it with its
+/// `order_completed` event, which the caller appends with [`super::append_event`].
+pub async fn commit_complete_order(
+    db: &Database,
+    order_uid: &str,
+    audit: Option<&AuditContext>,
+) -> Result<CompletedOrder, CommandError> {
     check_uid("order_uid", order_uid, "ord")?;
     let session = Session::new(db).await?;
     let done = with_retries!(
         "complete_order",
         &[],
         session,
-        complete_once(&session, order_uid)
+        complete_once(&session, order_uid, audit)
     );
     drop(session);
-    emit(log, &done.event).await?;
     Ok(done)
 }
 
-async fn complete_once(session: &Session, order_uid: &str) -> Result<CompletedOrder, TxError> {
+async fn complete_once(
+    session: &Session,
+    order_uid: &str,
+    audit: Option<&AuditContext>,
+) -> Result<CompletedOrder, TxError> {
     let tx = session.client();
     let locks = prepare_lock(tx).await?;
     let (_, (order, now)) = futures_util::try_join!(
@@ -182,10 +199,26 @@ async fn complete_once(session: &Session, order_uid: &str) -> Result<CompletedOr
         }
     }
     let complete_st = tx.prepare_cached(COMPLETE_SQL).await?;
+    let audit = audit_row(
+        tx,
+        audit,
+        AuditAction::Status,
+        "order_header",
+        order_uid,
+        || {
+            serde_json::json!({
+                "command": "complete_order",
+                "input": {"order_uid": order_uid},
+                "status": {"phase": "completed"},
+            })
+        },
+    )
+    .await?;
     let loader = Loader::prepare(tx, Want::COMPLETED).await?;
     let uids = [order_uid.to_owned()];
-    let (_, loaded, _) = futures_util::try_join!(
+    let (_, _, loaded, _) = futures_util::try_join!(
         async { tx.execute(&complete_st, &[&order_uid, &now]).await },
+        write_audit(tx, audit.as_ref()),
         loader.run(tx, &uids),
         session.commit(),
     )?;
@@ -286,6 +319,19 @@ pub async fn capture_payment(
     log: &dyn EventLog,
     cmd: CapturePayment,
 ) -> Result<CapturedPayment, CommandError> {
+    let done = commit_capture_payment(db, cmd, None).await?;
+    emit(log, &done.event).await?;
+    Ok(done)
+}
+
+/// [`capture_payment`] without the append: commits the capture (and, with `audit`, its
+/// `audit_event` row: action `create` on `payment_capture`) and returns it with its
+/// `payment_captured` event, which the caller appends with [`super::append_event`].
+pub async fn commit_capture_payment(
+    db: &Database,
+    cmd: CapturePayment,
+    audit: Option<&AuditContext>,
+) -> Result<CapturedPayment, CommandError> {
     check_uid("order_uid", &cmd.order_uid, "ord")?;
     if let Some(amount) = cmd.amount {
         let cents = to_cents(amount, "amount")?;
@@ -303,14 +349,17 @@ pub async fn capture_payment(
         "capture_payment",
         &[],
         session,
-        capture_once(&session, &cmd)
+        capture_once(&session, &cmd, audit)
     );
     drop(session);
-    emit(log, &done.event).await?;
     Ok(done)
 }
 
-async fn capture_once(session: &Session, cmd: &CapturePayment) -> Result<CapturedPayment, TxError> {
+async fn capture_once(
+    session: &Session,
+    cmd: &CapturePayment,
+    audit: Option<&AuditContext>,
+) -> Result<CapturedPayment, TxError> {
     let order_uid = cmd.order_uid.as_str();
     let tx = session.client();
     let (locks, payment_st, captured_st) = futures_util::try_join!(
@@ -386,9 +435,18 @@ async fn capture_once(session: &Session, cmd: &CapturePayment) -> Result<Capture
         tx.prepare_cached(PAID_TOTAL_SQL),
         tx.prepare_cached(TOUCH_ORDER_SQL),
     )?;
+    let audit = audit_row(
+        tx,
+        audit,
+        AuditAction::Create,
+        "payment_capture",
+        &capture_uid,
+        || audit_change("capture_payment", cmd),
+    )
+    .await?;
     let loader = Loader::prepare(tx, Want::CAPTURES).await?;
     let uids = [order_uid.to_owned()];
-    let (_, _, _, _, _, _, _, loaded, _) = futures_util::try_join!(
+    let (_, _, _, _, _, _, _, _, loaded, _) = futures_util::try_join!(
         async {
             tx.execute(
                 &collection_st,
@@ -449,6 +507,7 @@ async fn capture_once(session: &Session, cmd: &CapturePayment) -> Result<Capture
                 .await
         },
         async { tx.execute(&touch_st, &[&order_uid, &now]).await },
+        write_audit(tx, audit.as_ref()),
         loader.run(tx, &uids),
         session.commit(),
     )?;
@@ -545,6 +604,19 @@ pub async fn ship_fulfillment(
     log: &dyn EventLog,
     cmd: ShipFulfillment,
 ) -> Result<ShippedFulfillment, CommandError> {
+    let done = commit_ship_fulfillment(db, cmd, None).await?;
+    emit(log, &done.event).await?;
+    Ok(done)
+}
+
+/// [`ship_fulfillment`] without the append: commits the shipment (and, with `audit`, its
+/// `audit_event` row: action `create` on `fulfillment`) and returns it with its
+/// `fulfillment_shipped` event, which the caller appends with [`super::append_event`].
+pub async fn commit_ship_fulfillment(
+    db: &Database,
+    cmd: ShipFulfillment,
+    audit: Option<&AuditContext>,
+) -> Result<ShippedFulfillment, CommandError> {
     check_uid("order_uid", &cmd.order_uid, "ord")?;
     check_uid("location_uid", &cmd.location_uid, "sloc")?;
     if let Some(lines) = &cmd.lines {
@@ -557,9 +629,13 @@ pub async fn ship_fulfillment(
         check_line_quantities(lines.iter().map(|l| (&l.line_item_uid, l.quantity)))?;
     }
     let session = Session::new(db).await?;
-    let done = with_retries!("ship_fulfillment", &[], session, ship_once(&session, &cmd));
+    let done = with_retries!(
+        "ship_fulfillment",
+        &[],
+        session,
+        ship_once(&session, &cmd, audit)
+    );
     drop(session);
-    emit(log, &done.event).await?;
     Ok(done)
 }
 
@@ -581,6 +657,7 @@ fn check_line_quantities<'a>(
 async fn ship_once(
     session: &Session,
     cmd: &ShipFulfillment,
+    audit: Option<&AuditContext>,
 ) -> Result<ShippedFulfillment, TxError> {
     let order_uid = cmd.order_uid.as_str();
     let tx = session.client();
@@ -704,9 +781,18 @@ async fn ship_once(
         tx.prepare_cached(SHIPPED_QUANTITIES_SQL),
         tx.prepare_cached(TOUCH_ORDER_SQL),
     )?;
+    let audit = audit_row(
+        tx,
+        audit,
+        AuditAction::Create,
+        "fulfillment",
+        &fulfillment_uid,
+        || audit_change("ship_fulfillment", cmd),
+    )
+    .await?;
     let loader = Loader::prepare(tx, Want::SHIPMENTS).await?;
     let uids = [order_uid.to_owned()];
-    let (_, _, _, _, _, loaded, _) = futures_util::try_join!(
+    let (_, _, _, _, _, _, loaded, _) = futures_util::try_join!(
         async {
             tx.execute(
                 &fulfillment_st,
@@ -745,6 +831,7 @@ async fn ship_once(
                 .await
         },
         async { tx.execute(&touch_st, &[&order_uid, &now]).await },
+        write_audit(tx, audit.as_ref()),
         loader.run(tx, &uids),
         session.commit(),
     )?;
@@ -801,6 +888,19 @@ pub async fn request_return(
     log: &dyn EventLog,
     cmd: RequestReturn,
 ) -> Result<RequestedReturn, CommandError> {
+    let done = commit_request_return(db, cmd, None).await?;
+    emit(log, &done.event).await?;
+    Ok(done)
+}
+
+/// [`request_return`] without the append: commits the return request (and, with `audit`, its
+/// `audit_event` row: action `create` on `return_request`) and returns it with its
+/// `return_requested` event, which the caller appends with [`super::append_event`].
+pub async fn commit_request_return(
+    db: &Database,
+    cmd: RequestReturn,
+    audit: Option<&AuditContext>,
+) -> Result<RequestedReturn, CommandError> {
     check_uid("order_uid", &cmd.order_uid, "ord")?;
     if cmd.lines.is_empty() {
         return Err(CommandError::invalid(
@@ -819,14 +919,17 @@ pub async fn request_return(
         "request_return",
         &RETURN_NUMBER_KEYS,
         session,
-        return_once(&session, &cmd)
+        return_once(&session, &cmd, audit)
     );
     drop(session);
-    emit(log, &done.event).await?;
     Ok(done)
 }
 
-async fn return_once(session: &Session, cmd: &RequestReturn) -> Result<RequestedReturn, TxError> {
+async fn return_once(
+    session: &Session,
+    cmd: &RequestReturn,
+    audit: Option<&AuditContext>,
+) -> Result<RequestedReturn, TxError> {
     let order_uid = cmd.order_uid.as_str();
     let tx = session.client();
     let reasons: Vec<String> = cmd
@@ -915,9 +1018,18 @@ async fn return_once(session: &Session, cmd: &RequestReturn) -> Result<Requested
         tx.prepare_cached(RETURN_ITEMS_SQL),
         tx.prepare_cached(TOUCH_ORDER_SQL),
     )?;
+    let audit = audit_row(
+        tx,
+        audit,
+        AuditAction::Create,
+        "return_request",
+        &return_uid,
+        || audit_change("request_return", cmd),
+    )
+    .await?;
     let loader = Loader::prepare(tx, Want::RETURNS).await?;
     let uids = [order_uid.to_owned()];
-    let (_, inserted, _, _, loaded, _) = futures_util::try_join!(
+    let (_, inserted, _, _, _, loaded, _) = futures_util::try_join!(
         async { tx.execute(&lock_st, &[&lock]).await },
         async {
             tx.query_one(
@@ -949,6 +1061,7 @@ async fn return_once(session: &Session, cmd: &RequestReturn) -> Result<Requested
             .await
         },
         async { tx.execute(&touch_st, &[&order_uid, &now]).await },
+        write_audit(tx, audit.as_ref()),
         loader.run(tx, &uids),
         session.commit(),
     )?;

@@ -19,6 +19,10 @@
 //! [`CommandError::EventLog`]: the change is committed, its event is not yet in the log, and
 //! [`reemit_order_events`] appends it later. Nothing is dropped silently.
 //!
+//! **Audit.** The `commit_*` forms take an [`AuditContext`] and write the command's
+//! `audit_event` row (who, which request, the command's input) in the same transaction, pipelined
+//! with the other writes: the change and its audit row commit together or not at all.
+//!
 //! **Event ids are deterministic** ([`event_id`]): `evt_` + a ULID whose time is the fact's
 //! `occurred_ts` and whose random part is derived from `"<event_type>:<order uid>:<sequence>"`.
 //! Events are built from PostgreSQL rows only (the same loader for the command and for the
@@ -35,15 +39,31 @@ mod place;
 mod reemit;
 mod session;
 
+use deadpool_postgres::ClientWrapper;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use strata_events::CommerceEvent;
+use serde_json::Value;
+use strata_events::{CommerceEvent, EventLog};
+use tokio_postgres::Statement;
 
+pub use crate::audit::AuditContext;
+use crate::audit::{AuditAction, CheckedRecord, INSERT_SQL as AUDIT_INSERT_SQL};
 pub use error::CommandError;
 pub use events::{APPEND_ATTEMPTS, EVENT_SOURCE, event_id};
-pub use lifecycle::{capture_payment, complete_order, request_return, ship_fulfillment};
-pub use place::place_order;
+pub use lifecycle::{
+    capture_payment, commit_capture_payment, commit_complete_order, commit_request_return,
+    commit_ship_fulfillment, complete_order, request_return, ship_fulfillment,
+};
+pub use place::{commit_place_order, place_order};
 pub use reemit::{ReemitReport, reemit_order_events};
+
+/// Appends the event of a command run with one of the `commit_*` forms to `COMMERCE_TELEMETRY`,
+/// with the same retries as the plain forms. [`CommandError::EventLog`] means the event is not in
+/// the log (the change stays committed); appending it again later, or
+/// [`reemit_order_events`], adds it exactly once (its id is deterministic).
+pub async fn append_event(log: &dyn EventLog, event: &CommerceEvent) -> Result<(), CommandError> {
+    events::emit(log, event).await
+}
 
 /// Place an order: see [`place_order`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -333,6 +353,49 @@ macro_rules! with_retries {
     }};
 }
 pub(crate) use with_retries;
+
+/// The audit row of one transaction attempt, with its prepared insert.
+struct AuditRow {
+    statement: Statement,
+    record: CheckedRecord,
+}
+
+/// Prepares the audit row of a command (none without a context).
+async fn audit_row(
+    tx: &ClientWrapper,
+    context: Option<&AuditContext>,
+    action: AuditAction,
+    table: &str,
+    key: &str,
+    change: impl FnOnce() -> Value,
+) -> Result<Option<AuditRow>, TxError> {
+    let Some(context) = context else {
+        return Ok(None);
+    };
+    let record = CheckedRecord::new(context.record(action, table, key, change()))
+        .map_err(|e| CommandError::Internal(format!("the audit record is invalid: {e}")))?;
+    let statement = tx.prepare_cached(AUDIT_INSERT_SQL).await?;
+    Ok(Some(AuditRow { statement, record }))
+}
+
+/// Writes the audit row, if any. Sent on the first poll, like the other pipelined writes.
+async fn write_audit(
+    tx: &ClientWrapper,
+    row: Option<&AuditRow>,
+) -> Result<u64, tokio_postgres::Error> {
+    match row {
+        Some(r) => tx.execute(&r.statement, &r.record.params()).await,
+        None => Ok(0),
+    }
+}
+
+/// `{"command": <name>, "input": <the command as JSON>}`: the change an audit row records.
+fn audit_change(command: &str, input: &impl Serialize) -> Value {
+    serde_json::json!({
+        "command": command,
+        "input": serde_json::to_value(input).unwrap_or_default(),
+    })
+}
 
 /// Checks that `value` is a `<prefix>_` + ULID uid.
 fn check_uid(field: &str, value: &str, prefix: &str) -> Result<(), CommandError> {

@@ -11,10 +11,11 @@ use super::events::{Loader, Want, emit};
 use super::money::{self, cents_text, from_cents, to_cents};
 use super::session::{BEGIN_COMMAND, Session};
 use super::{
-    Address, CommandError, LineDiscount, Minter, PlaceOrder, PlacedOrder, TxError, check_uid,
-    lock_key, with_retries,
+    Address, AuditContext, CommandError, LineDiscount, Minter, PlaceOrder, PlacedOrder, TxError,
+    audit_change, audit_row, check_uid, lock_key, with_retries, write_audit,
 };
 use crate::Database;
+use crate::audit::AuditAction;
 
 const SOURCE_CHANNELS: [&str; 5] = ["web", "pos", "shopify", "api", "import"];
 const DEFAULT_TAX_CODE: &str = "tax";
@@ -294,20 +295,36 @@ pub async fn place_order(
     log: &dyn EventLog,
     cmd: PlaceOrder,
 ) -> Result<PlacedOrder, CommandError> {
+    let placed = commit_place_order(db, cmd, None).await?;
+    emit(log, &placed.event).await?;
+    Ok(placed)
+}
+
+/// [`place_order`] without the append: commits the order (and, with `audit`, its `audit_event`
+/// row: action `create` on `order_header`) and returns it with its `order_created` event, which
+/// the caller appends with [`super::append_event`].
+pub async fn commit_place_order(
+    db: &Database,
+    cmd: PlaceOrder,
+    audit: Option<&AuditContext>,
+) -> Result<PlacedOrder, CommandError> {
     check_shape(&cmd)?;
     let session = Session::new(db).await?;
     let placed = with_retries!(
         "place_order",
         &NUMBER_KEYS,
         session,
-        place_once(&session, &cmd)
+        place_once(&session, &cmd, audit)
     );
     drop(session);
-    emit(log, &placed.event).await?;
     Ok(placed)
 }
 
-async fn place_once(session: &Session, cmd: &PlaceOrder) -> Result<PlacedOrder, TxError> {
+async fn place_once(
+    session: &Session,
+    cmd: &PlaceOrder,
+    audit: Option<&AuditContext>,
+) -> Result<PlacedOrder, TxError> {
     let tx = session.client();
 
     // 1. Everything the command refers to, in one round trip.
@@ -720,9 +737,18 @@ async fn place_once(session: &Session, cmd: &PlaceOrder) -> Result<PlacedOrder, 
 
     let (lock_st, insert_st) =
         futures_util::try_join!(tx.prepare_cached(LOCK_SQL), tx.prepare_cached(INSERT_SQL),)?;
+    let audit = audit_row(
+        tx,
+        audit,
+        AuditAction::Create,
+        "order_header",
+        &order_uid,
+        || audit_change("place_order", cmd),
+    )
+    .await?;
     let loader = Loader::prepare(tx, Want::CREATED).await?;
     let uids = [order_uid.clone()];
-    let (_, header, mut loaded, _) = futures_util::try_join!(
+    let (_, header, _, mut loaded, _) = futures_util::try_join!(
         async { tx.execute(&lock_st, &[&lock]).await },
         async {
             tx.query_one(
@@ -790,6 +816,7 @@ async fn place_once(session: &Session, cmd: &PlaceOrder) -> Result<PlacedOrder, 
             )
             .await
         },
+        write_audit(tx, audit.as_ref()),
         loader.run(tx, &uids),
         session.commit(),
     )?;

@@ -6,8 +6,11 @@
 //! - [`params`]: query, path and header parameters, mirroring `ListParams::from_query`.
 //! - [`responses`]: problem+json error responses, `ETag`/`Location` headers, security.
 //! - [`paths`]: `/v1/resources/<table>…` for every table, the friendly paths, the public paths.
+//! - [`commands`]: the domain commands (`POST /v1/orders`, `…/complete|payments|fulfillments|returns`),
+//!   their request and answer schemas and the `COMMERCE_TELEMETRY` event schema.
 //! - [`viewer`]: the vendored Swagger UI bundle and `docs.html`.
 
+mod commands;
 mod params;
 mod paths;
 mod responses;
@@ -42,6 +45,19 @@ pub fn document(schema: &Schema) -> Value {
         })
         .collect();
     tags.push(json!({"name": paths::META_TAG, "description": "The API description, its viewer and liveness; no authentication."}));
+    let mut paths = paths::paths(schema);
+    let mut component_schemas = schemas::components(schema);
+    let mut parameters = params::components();
+    if let (Value::Object(p), Value::Object(s), Value::Object(params)) =
+        (&mut paths, &mut component_schemas, &mut parameters)
+    {
+        commands::paths(schema, p);
+        commands::components(s);
+        params.insert(
+            commands::ORDER_UID_PARAM.into(),
+            commands::order_uid_param(),
+        );
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -55,10 +71,10 @@ pub fn document(schema: &Schema) -> Value {
         "security": [{responses::BEARER: []}],
         "tags": tags,
         "x-tagGroups": tag_groups(schema),
-        "paths": paths::paths(schema),
+        "paths": paths,
         "components": {
-            "schemas": schemas::components(schema),
-            "parameters": params::components(),
+            "schemas": component_schemas,
+            "parameters": parameters,
             "responses": responses::components(),
             "headers": responses::headers(),
             "securitySchemes": responses::security_schemes(),
@@ -76,6 +92,10 @@ Writes: `POST` creates (201 with `Location` and `ETag`), `PATCH` applies a JSON 
 `DELETE` moves domain rows to their first terminal phase (200) and removes link rows (204), \
 `PUT …/status` changes the status subresource. `PATCH`, `DELETE` and `PUT …/status` honour \
 `If-Match` (412 when the row changed).\n\n\
+Domain commands: `POST /v1/orders` places an order; `POST /v1/orders/{uid}/complete`, \
+`…/payments`, `…/fulfillments` and `…/returns` complete it, capture money, ship and take returns. \
+Each is one transaction with its audit row, then one `COMMERCE_TELEMETRY` event, returned in the \
+answer.\n\n\
 Errors are RFC 9457 `application/problem+json` documents; 422 lists one entry per invalid field.\n\n\
 Authentication: `Authorization: Bearer <api key>` (`strata apikey create --name N --scopes S`). \
 Scopes are `<module>:read` and `<module>:write` (module names as in the tags, without the \

@@ -1,5 +1,6 @@
 //! Routes, one module per area of the API.
 
+pub mod commands;
 pub mod friendly;
 pub mod meta;
 pub mod resources;
