@@ -1,154 +1,14 @@
 //! The API through real HTTP against the real PostgreSQL server: CRUD, selectors, ETags, every
 //! error class, auth, audit, and the scenario paths.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use strata_domain::identity::{Scopes, Verifier, VerifierConfig, create_key, revoke_key};
-use strata_schema::SchemaSource;
-use strata_testkit::TestDb;
+use strata_domain::identity::{Scopes, create_key, revoke_key};
+use strata_events::EventLog;
 
-struct Server {
-    base: String,
-    admin_key: String,
-    read_key: String,
-    http: Client,
-    db: Arc<strata_domain::Database>,
-    events: Arc<dyn strata_events::EventLog>,
-    _tdb: TestDb,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-async fn start() -> Server {
-    let (db, tdb, dir) = strata_testkit::open_server().await;
-    let db = Arc::new(db);
-    let (admin_key, read_key) = {
-        let mut client = db.client().await.expect("client");
-        strata_schema::migrate::apply(&mut client, &SchemaSource::embedded(), |_, _, _| {})
-            .await
-            .expect("apply");
-        let c: &mut tokio_postgres::Client = &mut client;
-        let (_, admin) = create_key(c, "admin", &Scopes::parse_list("*").expect("scope"), None)
-            .await
-            .expect("key");
-        let (_, read) = create_key(
-            c,
-            "reader",
-            &Scopes::parse_list("product:read").expect("scope"),
-            None,
-        )
-        .await
-        .expect("key");
-        (admin, read)
-    };
-    let schema = Arc::new(strata_schema::embedded().expect("schema"));
-    let verifier = Verifier::new(VerifierConfig {
-        cache_ttl: std::time::Duration::ZERO,
-        ..VerifierConfig::default()
-    });
-    let events: Arc<dyn strata_events::EventLog> = Arc::new(
-        strata_events::SqliteLog::open(dir.path(), strata_events::SqliteOptions::default())
-            .expect("event log"),
-    );
-    let state = strata_server::state(db.clone(), schema, verifier, 0.0, events.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, strata_server::router(state))
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Server {
-        base: format!("http://{addr}"),
-        admin_key,
-        read_key,
-        http: Client::new(),
-        db,
-        events,
-        _tdb: tdb,
-        _dir: dir,
-        stop: Some(tx),
-    }
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn req(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut r = self.http.request(method, self.url(path));
-        if let Some(k) = key {
-            r = r.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, headers, json)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        self.req(
-            reqwest::Method::GET,
-            path,
-            Some(&self.admin_key.clone()),
-            None,
-        )
-        .await
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        body: Value,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        self.req(
-            reqwest::Method::POST,
-            path,
-            Some(&self.admin_key.clone()),
-            Some(body),
-        )
-        .await
-    }
-}
-
-fn is_problem(headers: &reqwest::header::HeaderMap) -> bool {
-    headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"))
-}
+use common::{is_problem, start};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn crud_etags_and_audit() {
@@ -327,7 +187,7 @@ async fn every_error_class_is_problem_json() {
         (
             s.http
                 .post(s.url("/v1/resources/product_tag"))
-                .bearer_auth(&s.read_key)
+                .bearer_auth(&s.product_read_key)
                 .json(&json!({"category_name": "a", "tag_name": "z"})),
             StatusCode::FORBIDDEN,
             "read-only key writes",
@@ -335,7 +195,7 @@ async fn every_error_class_is_problem_json() {
         (
             s.http
                 .get(s.url("/v1/resources/order_header"))
-                .bearer_auth(&s.read_key),
+                .bearer_auth(&s.product_read_key),
             StatusCode::FORBIDDEN,
             "key of another module",
         ),
@@ -476,7 +336,7 @@ async fn publication_batches_are_validated_event_by_event_and_logged() {
     let accepted = body["accepted_count"].as_u64().expect("count");
     // Whatever was accepted is in the durable log, nothing else.
     let stats = s
-        .events
+        .log
         .stats(strata_events::StreamName::Publication)
         .await
         .expect("stats");
@@ -495,7 +355,7 @@ async fn publication_batches_are_validated_event_by_event_and_logged() {
         .req(
             reqwest::Method::POST,
             "/v1/telemetry/publication",
-            Some(&s.read_key.clone()),
+            Some(&s.product_read_key.clone()),
             Some(json!([])),
         )
         .await;

@@ -7,14 +7,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use strata_domain::identity::{Scopes, Verifier, VerifierConfig, create_key};
-use strata_domain::{Database, DbConfig};
-use strata_schema::SchemaSource;
-use strata_testkit::TestDb;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+
+mod common;
+
+use common::{Options, start_with};
 
 /// A TCP relay in front of the PostgreSQL server that can be "unplugged": while down it closes
 /// every relayed connection and refuses new ones, as a crashed or restarting server does.
@@ -67,120 +67,6 @@ impl Plug {
     }
 }
 
-struct Server {
-    base: String,
-    key: String,
-    http: Client,
-    _tdb: TestDb,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-/// A server over a fresh database; its pool reaches PostgreSQL through `relay` when given.
-async fn start(rate_limit: f64, relay: Option<&Plug>) -> Server {
-    let tdb = TestDb::create().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = match relay {
-        Some(p) => {
-            let parsed: url::Url = tdb.url.parse().expect("test url");
-            format!(
-                "postgres://{}@{}{}",
-                parsed.username(),
-                p.addr,
-                parsed.path()
-            )
-        }
-        None => tdb.url.clone(),
-    };
-    let db = Arc::new(
-        Database::connect(&DbConfig::new(Some(url), dir.path()))
-            .await
-            .expect("connect"),
-    );
-    let key = {
-        let mut client = db.client().await.expect("client");
-        strata_schema::migrate::apply(&mut client, &SchemaSource::embedded(), |_, _, _| {})
-            .await
-            .expect("apply");
-        let c: &mut tokio_postgres::Client = &mut client;
-        create_key(c, "tester", &Scopes::parse_list("*").expect("scope"), None)
-            .await
-            .expect("key")
-            .1
-    };
-    let schema = Arc::new(strata_schema::embedded().expect("schema"));
-    let verifier = Verifier::new(VerifierConfig {
-        cache_ttl: std::time::Duration::ZERO,
-        ..VerifierConfig::default()
-    });
-    let events: Arc<dyn strata_events::EventLog> = Arc::new(
-        strata_events::SqliteLog::open(dir.path(), strata_events::SqliteOptions::default())
-            .expect("event log"),
-    );
-    let state = strata_server::state(db, schema, verifier, rate_limit, events);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, strata_server::router(state))
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Server {
-        base: format!("http://{addr}"),
-        key,
-        http: Client::new(),
-        _tdb: tdb,
-        _dir: dir,
-        stop: Some(tx),
-    }
-}
-
-impl Server {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, headers, json)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        body: Value,
-    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-}
-
 fn content_type(headers: &reqwest::header::HeaderMap) -> &str {
     headers
         .get("content-type")
@@ -205,7 +91,11 @@ async fn postgres_outage_is_503_and_the_server_recovers_without_restart() {
             .expect("an address for PostgreSQL")
     };
     let plug = Plug::start(upstream).await;
-    let s = start(0.0, Some(&plug)).await;
+    let s = start_with(Options {
+        postgres_via: Some(plug.addr),
+        ..Options::default()
+    })
+    .await;
 
     let (status, _, created) = s.post("/v1/tags", tag("before")).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -255,7 +145,11 @@ async fn postgres_outage_is_503_and_the_server_recovers_without_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_over_its_rate_gets_429_with_retry_after() {
     // One request per second with a burst of two.
-    let s = start(1.0, None).await;
+    let s = start_with(Options {
+        rate_limit: 1.0,
+        ..Options::default()
+    })
+    .await;
     let mut statuses = Vec::new();
     let mut limited = None;
     for _ in 0..6 {
@@ -278,7 +172,7 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_stay_stable_while_rows_are_inserted() {
-    let s = Arc::new(start(0.0, None).await);
+    let s = Arc::new(start_with(Options::default()).await);
     for i in 0..120 {
         let (status, _, body) = s.post("/v1/tags", tag(&format!("t{i:03}"))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");

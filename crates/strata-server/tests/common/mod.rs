@@ -81,6 +81,8 @@ pub struct Server {
     pub read_key: String,
     /// Scope `order:write` only.
     pub order_key: String,
+    /// Scope `product:read` only.
+    pub product_read_key: String,
     pub http: Client,
     pub db: Arc<strata_domain::Database>,
     pub log: Arc<SwitchableLog>,
@@ -97,8 +99,32 @@ impl Drop for Server {
     }
 }
 
+/// How a test server differs from the default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Requests per second per caller (0: unlimited).
+    pub rate_limit: f64,
+    /// Reach PostgreSQL through this address (a relay the test controls) instead of directly.
+    pub postgres_via: Option<SocketAddr>,
+}
+
 pub async fn start() -> Server {
-    let (db, tdb, dir) = strata_testkit::open_server().await;
+    start_with(Options::default()).await
+}
+
+pub async fn start_with(options: Options) -> Server {
+    let tdb = TestDb::create().await;
+    let dir = tempfile::tempdir().expect("create a temporary data directory");
+    let url = match options.postgres_via {
+        Some(via) => {
+            let parsed: url::Url = tdb.url.parse().expect("test database url");
+            format!("postgres://{}@{via}{}", parsed.username(), parsed.path())
+        }
+        None => tdb.url.clone(),
+    };
+    let db = strata_domain::Database::connect(&strata_domain::DbConfig::new(Some(url), dir.path()))
+        .await
+        .expect("connect to the test database");
     let db = Arc::new(db);
     let mut client = db.client().await.expect("client");
     strata_schema::migrate::apply(&mut client, &SchemaSource::embedded(), |_, _, _| {})
@@ -108,6 +134,7 @@ pub async fn start() -> Server {
     let (admin, admin_key) = key(c, "admin", "*").await;
     let (_, read_key) = key(c, "reader", "order:read").await;
     let (_, order_key) = key(c, "orders", "order:write").await;
+    let (_, product_read_key) = key(c, "catalog reader", "product:read").await;
     drop(client);
     let schema = Arc::new(strata_schema::embedded().expect("schema"));
     let verifier = Verifier::new(VerifierConfig {
@@ -119,7 +146,7 @@ pub async fn start() -> Server {
         failing: AtomicBool::new(false),
     });
     let events: Arc<dyn EventLog> = log.clone();
-    let state = strata_server::state(db.clone(), schema, verifier, 0.0, events);
+    let state = strata_server::state(db.clone(), schema, verifier, options.rate_limit, events);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -139,6 +166,7 @@ pub async fn start() -> Server {
         admin_principal: admin.principal_uid,
         read_key,
         order_key,
+        product_read_key,
         http: Client::new(),
         db,
         log,
