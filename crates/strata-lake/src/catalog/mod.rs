@@ -1,0 +1,180 @@
+//! Opening the configured catalog and storage, and creating the lake's tables.
+
+mod sqlite;
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use iceberg::{
+    Catalog, CatalogBuilder, ErrorKind, NamespaceIdent, TableCreation,
+    io::{FileIO, FileIOBuilder, LocalFsStorageFactory, StorageFactory},
+    transaction::{ApplyTransactionAction, Transaction},
+};
+use iceberg_catalog_rest::RestCatalogBuilder;
+use iceberg_storage_opendal::OpenDalStorageFactory;
+// Linked only for its rustls feature, which iceberg-catalog-rest's reqwest lacks (see Cargo.toml).
+use reqwest_rest_tls as _;
+pub use sqlite::SqliteCatalog;
+use tracing::info;
+
+use crate::{
+    config::{CATALOG_NAME, CatalogConfig, LakeConfig, Secret, StorageConfig},
+    error::{LakeError, Result},
+    spec::LakeTable,
+};
+
+/// What a catalog needs to reach the configured storage.
+struct Storage {
+    factory: Arc<dyn StorageFactory>,
+    /// FileIO properties (`s3.*`).
+    props: HashMap<String, String>,
+    /// The warehouse URL (`file:///…` or `s3://…`).
+    warehouse: String,
+}
+
+fn storage(config: &StorageConfig) -> Result<Storage> {
+    match config {
+        StorageConfig::Local { root } => {
+            std::fs::create_dir_all(root).map_err(|source| LakeError::Io {
+                path: root.clone(),
+                source,
+            })?;
+            let root = root.canonicalize().map_err(|source| LakeError::Io {
+                path: root.clone(),
+                source,
+            })?;
+            Ok(Storage {
+                factory: Arc::new(LocalFsStorageFactory),
+                props: HashMap::new(),
+                warehouse: file_url(&root)?,
+            })
+        }
+        StorageConfig::S3(s3) => {
+            if !s3.warehouse.starts_with("s3://") && !s3.warehouse.starts_with("s3a://") {
+                return Err(LakeError::Config(format!(
+                    "the S3 warehouse must be an s3://<bucket>/<prefix> URL, got `{}`",
+                    s3.warehouse
+                )));
+            }
+            Ok(Storage {
+                factory: Arc::new(OpenDalStorageFactory::S3 {
+                    customized_credential_load: None,
+                }),
+                props: s3.properties().into_iter().collect(),
+                warehouse: s3.warehouse.trim_end_matches('/').to_owned(),
+            })
+        }
+    }
+}
+
+/// `file://` + the absolute path, the form PyIceberg and DuckDB read back.
+fn file_url(path: &Path) -> Result<String> {
+    let text = path.to_str().ok_or_else(|| {
+        LakeError::Config(format!(
+            "the warehouse path {} is not valid UTF-8",
+            path.display()
+        ))
+    })?;
+    Ok(format!("file://{text}"))
+}
+
+/// Opens the catalog of `config` (creating the embedded one if needed). Must run inside a Tokio
+/// runtime.
+pub async fn open_catalog(config: &LakeConfig) -> Result<Arc<dyn Catalog>> {
+    let Storage {
+        factory,
+        props,
+        warehouse,
+    } = storage(&config.storage)?;
+    match &config.catalog {
+        CatalogConfig::Embedded { path } => {
+            let file_io: FileIO = FileIOBuilder::new(factory).with_props(props).build();
+            let catalog = SqliteCatalog::open(CATALOG_NAME, path, &warehouse, file_io).await?;
+            info!(catalog = %path.display(), %warehouse, "lake catalog open (embedded)");
+            Ok(Arc::new(catalog))
+        }
+        CatalogConfig::Rest(rest) => {
+            install_tls_provider();
+            let mut all = props;
+            all.insert("uri".to_owned(), rest.uri.clone());
+            if let Some(w) = &rest.warehouse {
+                all.insert("warehouse".to_owned(), w.clone());
+            }
+            if let Some(token) = rest.token.as_ref().map(Secret::expose) {
+                all.insert("token".to_owned(), token.to_owned());
+            }
+            all.extend(rest.properties.clone());
+            let catalog = RestCatalogBuilder::default()
+                .with_storage_factory(factory)
+                .load(CATALOG_NAME, all)
+                .await?;
+            info!(uri = %rest.uri, "lake catalog open (REST)");
+            Ok(Arc::new(catalog))
+        }
+    }
+}
+
+/// Makes aws-lc-rs the process's rustls provider unless one is installed already: the REST
+/// client's reqwest is built without a provider of its own and panics without a default.
+fn install_tls_provider() {
+    // An error only means some provider is installed (by us earlier, or the host program).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Creates every lake namespace and table that does not exist yet, and brings the properties the
+/// writer relies on (zstd, no internal commit retry) onto existing tables. Idempotent and safe to
+/// run from several processes at once. Returns the tables it created.
+pub async fn ensure_tables(catalog: &dyn Catalog) -> Result<Vec<LakeTable>> {
+    let mut created = Vec::new();
+    for table in LakeTable::all() {
+        let ns = NamespaceIdent::new(table.namespace().to_owned());
+        if !catalog.namespace_exists(&ns).await? {
+            match catalog.create_namespace(&ns, HashMap::new()).await {
+                Ok(_) => info!(namespace = table.namespace(), "created namespace"),
+                Err(e) if e.kind() == ErrorKind::NamespaceAlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let ident = table.ident();
+        if catalog.table_exists(&ident).await? {
+            reconcile_properties(catalog, table).await?;
+            continue;
+        }
+        let creation = TableCreation::builder()
+            .name(table.table_name().to_owned())
+            .schema(table.schema()?)
+            .partition_spec(table.partition_spec()?)
+            .properties(table.properties())
+            .build();
+        match catalog.create_table(&ns, creation).await {
+            Ok(_) => {
+                info!(table = %table, "created table");
+                created.push(table);
+            }
+            Err(e) if e.kind() == ErrorKind::TableAlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(created)
+}
+
+/// Sets any of the table's required properties that differ (another tool may have created it).
+async fn reconcile_properties(catalog: &dyn Catalog, table: LakeTable) -> Result<()> {
+    let loaded = catalog.load_table(&table.ident()).await?;
+    let current = loaded.metadata().properties();
+    let wanted = table.properties();
+    let missing: Vec<(String, String)> = wanted
+        .into_iter()
+        .filter(|(k, v)| current.get(k) != Some(v))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let tx = Transaction::new(&loaded);
+    let mut action = tx.update_table_properties();
+    for (k, v) in &missing {
+        action = action.set(k.clone(), v.clone());
+    }
+    action.apply(tx)?.commit(catalog).await?;
+    info!(table = %table, properties = ?missing, "updated table properties");
+    Ok(())
+}
