@@ -1,6 +1,6 @@
 //! The lake on an S3-compatible endpoint: moto's S3 server (PyPI `moto[server]`), started by the
-//! test on a free port. Skipped with a notice when `moto_server` is not installed, unless
-//! `STRATA_REQUIRE_S3_TESTS=1` says it must run.
+//! test on a free port. `scripts/test` puts a pinned `moto_server` on PATH (scripts/python-tools);
+//! without one the test fails saying so: it never skips.
 
 mod common;
 
@@ -51,7 +51,7 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<String> {
     Ok(response.lines().next().unwrap_or_default().to_owned())
 }
 
-fn start_moto() -> Option<Moto> {
+fn start_moto() -> Moto {
     let port = free_port();
     let child = match Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -60,23 +60,16 @@ fn start_moto() -> Option<Moto> {
         .spawn()
     {
         Ok(child) => child,
-        Err(e) => {
-            if std::env::var("STRATA_REQUIRE_S3_TESTS").is_ok_and(|v| v == "1") {
-                panic!(
-                    "moto_server is required (STRATA_REQUIRE_S3_TESTS=1) but did not start: {e}"
-                );
-            }
-            eprintln!(
-                "skipping the S3 test: moto_server not found ({e}); pip install 'moto[server]'"
-            );
-            return None;
-        }
+        Err(e) => panic!(
+            "this test needs moto's S3 server and could not start `moto_server` ({e}): run it \
+             through scripts/test, which installs it, or `pip install 'moto[server]'`"
+        ),
     };
     let moto = Moto { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if http(port, "GET", "/").is_ok() {
-            return Some(moto);
+            return moto;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -85,9 +78,7 @@ fn start_moto() -> Option<Moto> {
 
 #[tokio::test]
 async fn the_lake_writes_commits_and_scans_on_an_s3_endpoint() {
-    let Some(moto) = start_moto() else {
-        return;
-    };
+    let moto = start_moto();
     let status = http(moto.port, "PUT", "/strata-lake").expect("create bucket");
     assert!(status.contains(" 200"), "create bucket: {status}");
 
