@@ -215,4 +215,10 @@ pub enum LogError {
     /// The background task running the storage call failed (panicked or was cancelled).
     #[error("event log task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The log's writer stopped before answering (it panicked in the middle of this write's
+    /// batch, which was rolled back): the write may be retried.
+    #[error(
+        "the event log writer stopped before the write was committed; nothing of it was stored"
+    )]
+    WriterStopped,
 }

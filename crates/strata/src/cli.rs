@@ -180,6 +180,93 @@ pub enum BenchCommand {
     Apply(BenchArgs),
     /// Time `seed` (rows/s) on a fresh database.
     Seed(BenchArgs),
+    /// Drive the HTTP API with concurrent clients: place-order vs the raw-SQL ceiling, GET, list.
+    #[command(
+        long_about = "Drive the HTTP API over real HTTP with concurrent clients and report \
+        throughput and p50/p95/p99 latencies (needs --database-url).\n\n\
+        On a scratch database: apply the schema, seed a small store, start the API server in \
+        this process on an ephemeral 127.0.0.1 port (event log with its default, durable fsync \
+        policy, in a temporary directory; no rate limit), create an API key, then measure: \
+        POST /v1/orders (3 lines of seeded variants) against the raw-SQL ceiling (the same \
+        order_header, order_line_item, tax line and order_summary INSERTs over tokio-postgres, \
+        one connection per client, one transaction per order; the two alternate in halves of \
+        --duration), GET /v1/orders/{uid} by random uid, and a filtered, label-selected list \
+        page of 100 orders (the reads at --clients and from a single client). Prints Markdown \
+        rows for docs/benchmarks.md; --phases runs a subset, or adds the diagnostics raw-locked \
+        (the raw ceiling under place-order's per-store numbering lock) and place-spread \
+        (place-order with a store per client, so no numbering lock is shared).",
+        after_help = "Example:\n  \
+        strata --database-url postgres://postgres@127.0.0.1:5432/postgres bench api --clients 32"
+    )]
+    Api(ApiBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiBenchArgs {
+    /// Concurrent clients (HTTP clients, and raw-SQL workers with a connection each).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub clients: u32,
+    /// Seconds each measurement runs (place-order and the raw ceiling: each in two halves,
+    /// alternating; the reads at --clients and at 1 client).
+    #[arg(long, value_name = "SECONDS", default_value_t = 6.0, value_parser = parse_seconds)]
+    pub duration: f64,
+    /// Seconds of unmeasured warm-up of each write path first.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_seconds)]
+    pub warmup: f64,
+    /// Products in the seeded store.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub products: u32,
+    /// Days of seeded order history (ending yesterday).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub days: u32,
+    /// Random seed of the store and of the clients' choices.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The event log's fsync policy: `always` (the default of `strata serve`: durable on every
+    /// commit) or `normal` (for comparison only: the last commits may be lost on power loss).
+    #[arg(long, value_enum, default_value = "always")]
+    pub event_log_fsync: EventLogFsync,
+    /// Which measurements to run (for profiling one path at a time).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "raw,place,get,list"
+    )]
+    pub phases: Vec<ApiPhase>,
+}
+
+/// `strata_events::FsyncPolicy` on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EventLogFsync {
+    Always,
+    Normal,
+}
+
+/// The measurements of `strata bench api`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ApiPhase {
+    /// The raw-SQL ceiling of place-order.
+    Raw,
+    /// Diagnostic (not in the default set): the raw-SQL ceiling with place-order's per-store
+    /// advisory lock held until COMMIT.
+    RawLocked,
+    /// POST /v1/orders.
+    Place,
+    /// Diagnostic (not in the default set): POST /v1/orders with each client in a store of its
+    /// own, so no two orders wait for the same store's numbering lock.
+    PlaceSpread,
+    /// GET /v1/orders/{uid}.
+    Get,
+    /// The list page.
+    List,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected seconds between 0 and 3600, got `{s}`")),
+    }
 }
 
 #[derive(Debug, Args)]

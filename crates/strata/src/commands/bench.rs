@@ -1,7 +1,10 @@
 //! `strata bench`: the layer-1 performance targets, measured on fresh databases so runs are
 //! comparable. Results are printed as Markdown rows for docs/benchmarks.md.
 
+mod api;
+
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -15,13 +18,18 @@ pub async fn run(global: &GlobalOpts, cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Apply(args) => apply(global, &args).await,
         BenchCommand::Seed(args) => seed_bench(global, &args).await,
+        BenchCommand::Api(args) => api::run(global, &args).await,
     }
 }
 
 /// A throwaway database: a new database on the server of `--database-url`, or a new embedded
 /// data directory. Dropped afterwards.
 struct Scratch {
-    db: Database,
+    /// Shared with the in-process server of `bench api`; closed by `drop_it` once it is the
+    /// only owner again.
+    db: Arc<Database>,
+    /// The scratch database's URL (server only).
+    url: Option<String>,
     admin_url: Option<String>,
     name: String,
     _dir: Option<tempfile::TempDir>,
@@ -43,9 +51,10 @@ async fn scratch(global: &GlobalOpts, label: &str) -> Result<Scratch> {
                 .await?;
             strata_domain::db::parse_url(admin)?;
             let url = scratch_url(admin, &name);
-            let db = Database::connect(&DbConfig::new(Some(url), &global.data_dir)).await?;
+            let db = Database::connect(&DbConfig::new(Some(url.clone()), &global.data_dir)).await?;
             Ok(Scratch {
-                db,
+                db: Arc::new(db),
+                url: Some(url),
                 admin_url: Some(admin.clone()),
                 name,
                 _dir: None,
@@ -55,7 +64,8 @@ async fn scratch(global: &GlobalOpts, label: &str) -> Result<Scratch> {
             let dir = tempfile::tempdir().context("create a scratch data directory")?;
             let db = Database::connect(&DbConfig::new(None, dir.path())).await?;
             Ok(Scratch {
-                db,
+                db: Arc::new(db),
+                url: None,
                 admin_url: None,
                 name: String::new(),
                 _dir: Some(dir),
@@ -77,7 +87,10 @@ fn scratch_url(admin: &str, name: &str) -> String {
 
 impl Scratch {
     async fn drop_it(self) -> Result<()> {
-        self.db.shutdown().await?;
+        match Arc::try_unwrap(self.db) {
+            Ok(db) => db.shutdown().await?,
+            Err(_) => tracing::warn!("scratch database still in use; its pool closes on drop"),
+        }
         if let Some(admin) = self.admin_url {
             let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await?;
             tokio::spawn(conn);
