@@ -125,7 +125,8 @@ fn create_operation(target: &Target, id: &str, base: &str) -> Value {
 }
 
 /// The table's CHECKs that relate several columns (`ends_ts > starts_ts`,
-/// `num_nonnulls(a, b) = 1`). JSON Schema cannot say them, so the operation lists them, and
+/// `num_nonnulls(a, b) = 1`) or judge a function of a value (`email = lower(email)`). JSON
+/// Schema cannot say them, so the operation lists them, and
 /// `x-strata-cross-field-rules` marks it for tools: a body valid by the schema that breaks one is
 /// answered 422 naming the rule.
 pub(crate) fn cross_field_rules(t: &Table) -> Vec<&str> {
@@ -140,7 +141,8 @@ pub(crate) fn cross_field_rules(t: &Table) -> Vec<&str> {
                 .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
                 .filter(|w| columns.contains(w))
                 .collect();
-            named.len() >= 2
+            // Several columns, or a function of the value (`email = lower(email)`).
+            named.len() >= 2 || c.sql.contains("lower(") || c.sql.contains("upper(")
         })
         .map(|c| c.sql.as_str())
         .collect()
