@@ -78,6 +78,18 @@ pub enum PipelineError {
         /// Where this process left it.
         expected: Offset,
     },
+    /// Another process runs the pipelines of this data directory.
+    #[error(
+        "the pipelines of this data directory already run in another process{} (lock {}); `strata serve` runs them unless --no-pipelines",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        path.display()
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// The holder's pid, when readable.
+        pid: Option<u32>,
+    },
     /// Settings that cannot work.
     #[error("pipeline configuration: {0}")]
     Config(String),

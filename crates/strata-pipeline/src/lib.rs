@@ -19,23 +19,46 @@
 
 pub mod config;
 mod error;
+mod lock;
 pub mod metrics;
 mod runner;
 pub mod sink;
 pub mod source;
 pub mod transform;
 
-use std::{path::Path, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
 pub use config::{BatchLimits, BufferLimits, DEFAULT_CONSUMER, PipelineConfig, RetryPolicy};
 pub use error::{PipelineError, Result};
+pub use lock::RunLock;
 pub use metrics::{PipelineState, PipelineStats, render_prometheus};
 pub use runner::{Definition, Pipeline, PipelineHandle, PipelineReport};
 use strata_events::{EventLog, StreamName};
 use strata_lake::Lake;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-pub use transform::{Transform, TransformError, definition_file};
+pub use transform::{Transform, TransformError, builtin_sql, definition_file};
+
+/// Where a [`PipelineSet`] takes its definitions from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Definitions {
+    /// The definitions shipped in `pipelines/`, built into the binary ([`builtin_sql`]).
+    BuiltIn,
+    /// `<dir>/<stream>_telemetry.sql` for each stream; [`PipelineSet::reload`] reads them again.
+    Dir(PathBuf),
+}
+
+impl Definitions {
+    fn of(&self, stream: StreamName) -> Result<Definition> {
+        Ok(match self {
+            Definitions::BuiltIn => Definition::Transform(
+                Transform::parse(stream, builtin_sql(stream))
+                    .map_err(|source| PipelineError::InlineDefinition { stream, source })?,
+            ),
+            Definitions::Dir(dir) => Definition::File(definition_file(dir, stream)),
+        })
+    }
+}
 
 /// The three pipelines, running.
 pub struct PipelineSet {
@@ -53,13 +76,14 @@ impl std::fmt::Debug for PipelineSet {
 }
 
 impl PipelineSet {
-    /// Creates the lake's missing tables, loads `<definitions>/<stream>.sql` for every stream (all
-    /// must load: a broken definition stops startup rather than one stream silently) and spawns
-    /// the three pipelines. They stop when `cancel` is cancelled.
+    /// Creates the lake's missing tables, loads the definition of every stream (all must load: a
+    /// broken definition stops startup rather than one stream silently) and spawns the three
+    /// pipelines. They stop when `cancel` is cancelled. Take a [`RunLock`] first when the log and
+    /// lake are a data directory's.
     pub async fn start(
         log: Arc<dyn EventLog>,
         lake: Lake,
-        definitions: &Path,
+        definitions: &Definitions,
         config: PipelineConfig,
         cancel: CancellationToken,
     ) -> Result<PipelineSet> {
@@ -71,7 +95,7 @@ impl PipelineSet {
                     Arc::clone(&log),
                     lake.clone(),
                     stream,
-                    Definition::File(definition_file(definitions, stream)),
+                    definitions.of(stream)?,
                     config.clone(),
                 )
             })

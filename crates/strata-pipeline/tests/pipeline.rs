@@ -13,8 +13,8 @@ use common::{
 use strata_events::{Delivery, Event, EventLog, StreamName};
 use strata_lake::{DEFAULT_LANE, LakeTable};
 use strata_pipeline::{
-    Definition, Pipeline, PipelineConfig, PipelineError, PipelineSet, PipelineState, Transform,
-    render_prometheus, source::cursor_name,
+    Definition, Definitions, Pipeline, PipelineConfig, PipelineError, PipelineSet, PipelineState,
+    RunLock, Transform, render_prometheus, source::cursor_name,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -462,7 +462,7 @@ async fn the_three_shipped_definitions_run_as_a_set() {
     let set = PipelineSet::start(
         env.log() as Arc<dyn EventLog>,
         env.lake.clone(),
-        &definitions,
+        &Definitions::Dir(definitions),
         fast_config(),
         cancel.clone(),
     )
@@ -483,4 +483,17 @@ async fn the_three_shipped_definitions_run_as_a_set() {
     ] {
         assert_eq!(env.rows(LakeTable::Telemetry(stream)).await, n, "{stream}");
     }
+}
+
+#[tokio::test]
+async fn one_set_of_pipelines_per_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let held = RunLock::acquire(dir.path()).expect("first");
+    let err = RunLock::acquire(dir.path()).expect_err("second");
+    assert!(
+        matches!(err, PipelineError::Locked { pid: Some(p), .. } if p == std::process::id()),
+        "{err}"
+    );
+    drop(held);
+    RunLock::acquire(dir.path()).expect("free again");
 }

@@ -33,7 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
-    /// Directory for Strata's local state: the embedded database, locks, and later the lake.
+    /// Directory for Strata's local state: the embedded database, the event log (streams/), the
+    /// Iceberg lake (lake/), locks.
     #[arg(
         long,
         global = true,
@@ -86,8 +87,10 @@ pub enum Command {
         resource collection under /v1/resources/{table}, the scenario paths (/v1/orders, \
         /v1/products, ...), the OpenAPI document at /openapi.json and a browsable page at /docs. \
         Requests need `Authorization: Bearer <key>` from `strata apikey create`. Applies pending \
-        schema migrations first unless --no-migrate. Stops gracefully on Ctrl-C or SIGTERM, \
-        finishing in-flight requests."
+        schema migrations first unless --no-migrate. Runs the telemetry pipelines in the \
+        background (as `strata pipeline run`, lake under --data-dir/lake) unless --no-pipelines. \
+        Stops gracefully on Ctrl-C or SIGTERM, finishing in-flight requests, then committing \
+        what the pipelines hold."
     )]
     Serve(ServeArgs),
     /// Measure the performance targets on throwaway databases (results for docs/benchmarks.md).
@@ -110,6 +113,57 @@ pub enum Command {
         These commands need the schema applied (`strata schema apply`) and change nothing else."
     )]
     Apikey(ApikeyCommand),
+    /// The telemetry pipelines: each stream from the event log into its Iceberg table.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Run the three pipelines until Ctrl-C or SIGTERM, logging progress.
+    #[command(
+        long_about = "Run the pipelines of the three telemetry streams until Ctrl-C or SIGTERM: \
+        each reads its stream from the event log under --data-dir/streams, applies its SQL \
+        definition (pipelines/<stream>_telemetry.sql), and commits to the Iceberg lake under \
+        --data-dir/lake, acknowledging events in the log only after the commit. Events the \
+        definition fails on go to <namespace>.rejected with the reason. On stop, everything \
+        buffered is committed first. `strata serve` runs the same pipelines in the background \
+        (unless --no-pipelines); only one process per data directory runs them.",
+        after_help = "Examples:\n  \
+        strata pipeline run\n  \
+        strata pipeline run --pipelines ./pipelines --roll-interval 5"
+    )]
+    Run(PipelineRunArgs),
+}
+
+/// Settings shared by `strata pipeline run` and `strata serve`.
+#[derive(Debug, Args, Clone)]
+pub struct PipelineOpts {
+    /// Directory of the definitions (<stream>_telemetry.sql); default: the ones built into this
+    /// binary (the repository's pipelines/).
+    #[arg(long, value_name = "DIR")]
+    pub pipelines: Option<PathBuf>,
+    /// Seconds a batch may wait before it is committed, however small (freshness).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_positive_seconds)]
+    pub roll_interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineRunArgs {
+    #[command(flatten)]
+    pub opts: PipelineOpts,
+    /// Seconds between progress lines (0: none).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub progress_interval: f64,
+}
+
+fn parse_positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "expected seconds above 0 and at most 3600, got `{s}`"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +226,11 @@ pub struct ServeArgs {
     /// Do not apply pending schema migrations at start-up.
     #[arg(long)]
     pub no_migrate: bool,
+    /// Do not run the telemetry pipelines (log → lake) in the background.
+    #[arg(long)]
+    pub no_pipelines: bool,
+    #[command(flatten)]
+    pub pipeline: PipelineOpts,
 }
 
 #[derive(Debug, Subcommand)]

@@ -147,6 +147,16 @@ pub fn definition_file(dir: &Path, stream: StreamName) -> PathBuf {
     dir.join(format!("{}.sql", stream.wire_name().to_ascii_lowercase()))
 }
 
+/// The definition of `stream` shipped in the repository's `pipelines/` folder, built into the
+/// binary so an installed `strata` runs without the source tree.
+pub fn builtin_sql(stream: StreamName) -> &'static str {
+    match stream {
+        StreamName::Commerce => include_str!("../../../../pipelines/commerce_telemetry.sql"),
+        StreamName::Publication => include_str!("../../../../pipelines/publication_telemetry.sql"),
+        StreamName::Sync => include_str!("../../../../pipelines/sync_telemetry.sql"),
+    }
+}
+
 /// The pass-through definition of `stream`: `INSERT INTO <table> SELECT * FROM <stream>`.
 pub fn identity_sql(stream: StreamName) -> String {
     format!(

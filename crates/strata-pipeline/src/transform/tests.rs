@@ -408,3 +408,15 @@ fn like_patterns() {
     assert!(like("aXbXc", "a%b%c"));
     assert!(like("mississippi", "m%iss%ppi"));
 }
+
+#[test]
+fn the_built_in_definitions_load() {
+    for stream in StreamName::ALL {
+        let t = Transform::parse(stream, super::builtin_sql(stream))
+            .unwrap_or_else(|e| panic!("{stream}: {e}"));
+        assert!(
+            t.is_identity(),
+            "{stream}: the shipped definitions pass everything"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod apikey;
 mod bench;
 mod demo;
+mod pipeline;
 mod schema;
 mod seed;
 mod serve;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(cmd) => bench::run(&cli.global, cmd).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::Apikey(cmd) => apikey::run(&cli.global, cmd).await,
+        Command::Pipeline(cmd) => pipeline::run(&cli.global, cmd).await,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `strata serve`: the HTTP API on the embedded database or DATABASE_URL.
+//! `strata serve`: the HTTP API on the embedded database or DATABASE_URL, with the telemetry
+//! pipelines (event log → Iceberg lake under the data directory) in the background.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use anyhow::{Context, Result};
 use strata_domain::identity::Verifier;
 use strata_schema::SchemaSource;
 
-use super::{connect, schema};
+use super::{connect, pipeline, schema};
 use crate::cli::{GlobalOpts, ServeArgs};
 
 pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
@@ -24,12 +25,12 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         schema::print_apply(&report);
     }
     let model = Arc::new(strata_schema::embedded().context("the schema built into this binary")?);
-    let streams = global.data_dir.join("streams");
-    std::fs::create_dir_all(&streams).with_context(|| format!("create {}", streams.display()))?;
-    let events: Arc<dyn strata_events::EventLog> = Arc::new(
-        strata_events::SqliteLog::open(&streams, strata_events::SqliteOptions::default())
-            .with_context(|| format!("open the event log in {}", streams.display()))?,
-    );
+    let events = pipeline::open_log(global)?;
+    let pipelines = if args.no_pipelines {
+        None
+    } else {
+        Some(pipeline::start(global, &args.pipeline, events.clone()).await?)
+    };
     let state = strata_server::state(
         db.clone(),
         model,
@@ -42,10 +43,19 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         rate_limit: args.rate_limit,
     };
     let served = strata_server::serve(config, state, strata_server::shutdown_signal()).await;
+    // After the last request: the pipelines commit what they hold before the process ends.
+    let pipelines_ok = match pipelines {
+        Some(p) => p.stop().await,
+        None => true,
+    };
     match Arc::try_unwrap(db) {
         Ok(db) => db.shutdown().await?,
         Err(_) => tracing::warn!("database still in use at shutdown"),
     }
     served.with_context(|| format!("serving on {addr}"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if pipelines_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
