@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backlog;
 pub mod error;
 pub mod openapi;
 pub mod routes;

@@ -10,6 +10,7 @@ use strata_events::EventLog;
 use strata_schema::Schema;
 
 use crate::auth::RateLimiter;
+use crate::backlog::Backlog;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +23,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The durable log the telemetry streams are appended to.
     pub events: Arc<dyn EventLog>,
+    /// The bound on events not yet in the lake, past which ingest answers 503.
+    pub backlog: Arc<Backlog>,
 }
 
 impl AppState {
@@ -41,7 +44,14 @@ impl AppState {
             verifier: Arc::new(verifier),
             limiter: Arc::new(limiter),
             events,
+            backlog: Arc::new(Backlog::unbounded()),
         }
+    }
+
+    /// Refuses telemetry batches while a stream holds `backlog`'s bound of unacknowledged events.
+    pub fn with_backlog(mut self, backlog: Backlog) -> Self {
+        self.backlog = Arc::new(backlog);
+        self
     }
 
     /// The schema module a table belongs to (for scopes).

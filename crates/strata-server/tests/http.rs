@@ -8,7 +8,7 @@ use strata_events::EventLog;
 
 mod common;
 
-use common::{is_problem, start};
+use common::{Options, is_problem, start, start_with};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn crud_etags_and_audit() {
@@ -360,4 +360,46 @@ async fn publication_batches_are_validated_event_by_event_and_logged() {
         )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingest_answers_503_past_the_backlog_bound_and_appends_nothing_of_the_refused_batch() {
+    let s = start_with(Options {
+        max_backlog: 3,
+        ..Options::default()
+    })
+    .await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let click = || {
+        json!({"event_type": "click", "occurred_ts": now, "source": "partner:pub_x",
+            "publisher_uid": "pub_01HZY3K5V6W7X8Y9Z0ABCDEFGH"})
+    };
+    let (st, _, body) = s
+        .post(
+            "/v1/telemetry/publication",
+            json!([click(), click(), click()]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["accepted_count"], json!(3), "{body}");
+    let (st, h, body) = s.post("/v1/telemetry/publication", json!([click()])).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(is_problem(&h));
+    assert!(h.get("retry-after").is_some(), "{h:?}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("3 events")),
+        "{body}"
+    );
+    let log = &s.log;
+    let stream = strata_events::StreamName::Publication;
+    assert_eq!(log.stats(stream).await.expect("stats").head_offset, 3);
+    // Once the lake consumer acknowledges, ingest is accepted again (after the cached
+    // measurement expires).
+    log.commit(stream, "lake", 3).await.expect("commit");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (st, _, body) = s.post("/v1/telemetry/publication", json!([click()])).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(log.stats(stream).await.expect("stats").head_offset, 4);
 }

@@ -68,12 +68,21 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply the schema, seed a synthetic store and print what is in it (the main job).
+    /// Apply the schema, seed a store, stream its events into the lake and print both (the main job).
     #[command(
-        long_about = "Apply the schema, seed a synthetic store and print what is in it.\n\n\
-        With no DATABASE_URL this runs entirely on the embedded PostgreSQL under --data-dir. \
-        Running it again re-applies nothing and re-seeds the same deterministic store (the \
-        seed's rows are replaced)."
+        long_about = "Apply the schema, seed a synthetic store and print what is in it; then \
+        stream the store's events (orders, payments, fulfillments and returns rebuilt from \
+        PostgreSQL, clicks and conversions from the referral rows, this run as workflow events) \
+        through the event log and the three pipelines into the Iceberg lake, and print each lake \
+        table's rows, files and snapshot.\n\n\
+        With no DATABASE_URL this runs entirely on the embedded PostgreSQL under --data-dir; the \
+        event log is --data-dir/streams and the lake --data-dir/lake. Running it again \
+        re-applies nothing, re-seeds the same deterministic store (the seed's rows are \
+        replaced) and appends no event twice (event ids are deterministic).",
+        after_help = "Examples:\n  \
+        strata demo\n  \
+        strata --data-dir /tmp/strata demo --products 50 --days 30\n  \
+        strata demo --no-lake"
     )]
     Demo(DemoArgs),
     /// The domain schema: lint, apply, docs, diff.
@@ -229,6 +238,11 @@ pub struct ServeArgs {
     /// Do not run the telemetry pipelines (log → lake) in the background.
     #[arg(long)]
     pub no_pipelines: bool,
+    /// Events a telemetry stream may hold not yet committed to the lake before
+    /// POST /v1/telemetry/{stream} answers 503 with Retry-After (0: no bound). Accepted events are
+    /// durable in the log either way; the bound keeps a lake outage from filling the disk.
+    #[arg(long, value_name = "EVENTS", default_value_t = 10_000_000)]
+    pub max_backlog: u64,
     #[command(flatten)]
     pub pipeline: PipelineOpts,
 }
@@ -258,6 +272,44 @@ pub enum BenchCommand {
         strata --database-url postgres://postgres@127.0.0.1:5432/postgres bench api --clients 32"
     )]
     Api(ApiBenchArgs),
+    /// Ingest over HTTP into committed Iceberg files: throughput vs raw Parquet, freshness, RSS.
+    #[command(
+        long_about = "Measure layer 2 end to end: commerce events of about 500 bytes of JSON, \
+        posted as NDJSON batches to POST /v1/telemetry/commerce by concurrent clients, through \
+        the durable event log (fsync on every commit) and the commerce pipeline, until the last \
+        one is in a committed Iceberg snapshot. Everything runs in this process on a temporary \
+        data directory (embedded event log and lake; API keys on a scratch database: embedded \
+        PostgreSQL, or --database-url). Then: the raw ceiling (the same events through the \
+        same Arrow conversion straight into one zstd Parquet file with arrow-rs), freshness \
+        (post one event, poll the table's metadata until a snapshot holds it) and the peak RSS \
+        of the process. Prints Markdown rows for docs/benchmarks.md.",
+        after_help = "Examples:\n  \
+        strata bench ingest\n  \
+        strata bench ingest --events 10000000 --clients 4"
+    )]
+    Ingest(IngestBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestBenchArgs {
+    /// Events to ingest.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub events: u64,
+    /// Events per HTTP request (NDJSON lines; a request may hold up to 5 MB).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch: u64,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub clients: u32,
+    /// The pipelines' roll interval in seconds (freshness depends on it; `strata serve` uses 2).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_positive_seconds)]
+    pub roll_interval: f64,
+    /// Single events posted after the load to measure freshness.
+    #[arg(long, default_value_t = 5)]
+    pub freshness_probes: u64,
+    /// Seed of the generated events.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -420,4 +472,7 @@ pub struct SeedArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     pub seed: SeedArgs,
+    /// Stop after the domain: do not stream the store's events into the lake.
+    #[arg(long)]
+    pub no_lake: bool,
 }

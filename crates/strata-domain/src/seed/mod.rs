@@ -6,6 +6,7 @@
 //! with COPY, so a failed or interrupted seed leaves nothing behind; a re-seed replaces exactly
 //! the rows an earlier seed wrote (they carry the `strata.dev/seeded` label).
 
+mod events;
 mod ids;
 mod rows;
 mod store;
@@ -19,6 +20,7 @@ use futures_util::SinkExt;
 use strata_schema::Schema;
 
 use crate::db::{Database, DbError, pg_reason};
+pub use events::{REFERRAL_EVENT_SOURCE, ReferralEvents, referral_events};
 pub use rows::SEED_LABEL;
 use rows::TableRows;
 

@@ -46,6 +46,7 @@ pub async fn ingest(
         )));
     }
     authorize_module(&s, &headers, module_of_stream(stream), Verb::Write).await?;
+    s.backlog.check(s.events.as_ref(), stream).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -72,13 +73,15 @@ pub async fn ingest(
     let receipt = if events.is_empty() {
         None
     } else {
-        Some(s.events.append(stream, events).await.map_err(|e| {
+        let receipt = s.events.append(stream, events).await.map_err(|e| {
             tracing::error!(error = %e, stream = stream.wire_name(), "event log append failed");
             Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the event log is unavailable; nothing from this batch was accepted, retry it",
             )
-        })?)
+        })?;
+        s.backlog.appended(stream, receipt.appended());
+        Some(receipt)
     };
     let accepted: Vec<_> = outcome
         .accepted

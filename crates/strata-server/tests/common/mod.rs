@@ -106,6 +106,9 @@ pub struct Options {
     pub rate_limit: f64,
     /// Reach PostgreSQL through this address (a relay the test controls) instead of directly.
     pub postgres_via: Option<SocketAddr>,
+    /// Events a stream may hold unacknowledged by the `lake` consumer before ingest answers 503
+    /// (0: no bound).
+    pub max_backlog: u64,
 }
 
 pub async fn start() -> Server {
@@ -146,7 +149,11 @@ pub async fn start_with(options: Options) -> Server {
         failing: AtomicBool::new(false),
     });
     let events: Arc<dyn EventLog> = log.clone();
-    let state = strata_server::state(db.clone(), schema, verifier, options.rate_limit, events);
+    let state = strata_server::state(db.clone(), schema, verifier, options.rate_limit, events)
+        .with_backlog(strata_server::backlog::Backlog::new(
+            options.max_backlog,
+            "lake",
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

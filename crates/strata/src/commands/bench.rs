@@ -2,6 +2,8 @@
 //! comparable. Results are printed as Markdown rows for docs/benchmarks.md.
 
 mod api;
+mod harness;
+mod ingest;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ pub async fn run(global: &GlobalOpts, cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Apply(args) => apply(global, &args).await,
         BenchCommand::Seed(args) => seed_bench(global, &args).await,
         BenchCommand::Api(args) => api::run(global, &args).await,
+        BenchCommand::Ingest(args) => ingest::run(global, &args).await,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `strata demo`: the main job on embedded defaults: apply the schema, seed a store, and
-//! print what the store holds.
+//! `strata demo`: the main job on embedded defaults: apply the schema, seed a store, print what the
+//! store holds, then stream the store's events through the pipelines into the Iceberg lake and
+//! print what each lake table holds.
 
 use std::process::ExitCode;
 
@@ -8,23 +9,29 @@ use strata_domain::Database;
 use strata_schema::SchemaSource;
 
 use super::{connect, schema, seed};
+
+mod lake;
 use crate::cli::{DemoArgs, GlobalOpts};
 
 pub async fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
     let db = connect(global).await?;
-    let result = demo(&db, &args).await;
+    let result = demo(global, &db, &args).await;
     db.shutdown().await?;
     result?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(db: &Database, args: &DemoArgs) -> Result<()> {
+async fn demo(global: &GlobalOpts, db: &Database, args: &DemoArgs) -> Result<()> {
     println!("Strata demo on {}", db.target());
     let report = schema::apply_schema(db, &SchemaSource::embedded()).await?;
     schema::print_apply(&report);
     let seeded = seed::seed_store(db, &args.seed).await?;
     seed::print_report(&seeded);
-    summary(db).await
+    summary(db).await?;
+    if args.no_lake {
+        return Ok(());
+    }
+    lake::stream_store(global, db).await
 }
 
 async fn summary(db: &Database) -> Result<()> {
@@ -108,6 +115,5 @@ async fn summary(db: &Database) -> Result<()> {
         ful.get::<_, i64>(1),
         ful.get::<_, i64>(2)
     );
-    println!("\nNext: psql or `strata schema diff`; docs/schema.md describes every table.");
     Ok(())
 }

@@ -37,7 +37,11 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         Verifier::new(strata_domain::identity::VerifierConfig::default()),
         args.rate_limit,
         events,
-    );
+    )
+    .with_backlog(strata_server::backlog::Backlog::new(
+        args.max_backlog,
+        strata_pipeline::DEFAULT_CONSUMER,
+    ));
     let config = strata_server::ServeConfig {
         addr,
         rate_limit: args.rate_limit,

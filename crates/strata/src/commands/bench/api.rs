@@ -35,9 +35,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use strata_domain::commands::{Address, OrderLineInput, PlaceOrder};
-use strata_domain::identity::{Scopes, Verifier, VerifierConfig};
+use strata_domain::identity::Scopes;
 use strata_schema::SchemaSource;
 
+use super::harness::{Body, Http, Server};
 use super::{Scratch, engine_label, schema, scratch, seed};
 use crate::cli::{ApiBenchArgs, ApiPhase, EventLogFsync, GlobalOpts, SeedArgs};
 
@@ -116,7 +117,13 @@ async fn bench(global: &GlobalOpts, args: &ApiBenchArgs, s: &Scratch) -> Result<
         EventLogFsync::Always => strata_events::FsyncPolicy::Always,
         EventLogFsync::Normal => strata_events::FsyncPolicy::Normal,
     };
-    let server = Server::start(s, log_dir.path(), fsync).await?;
+    let options = strata_events::SqliteOptions {
+        fsync,
+        ..strata_events::SqliteOptions::default()
+    };
+    let log =
+        strata_events::SqliteLog::open(log_dir.path(), options).context("open the event log")?;
+    let server = Server::start(s.db.clone(), Arc::new(log.clone())).await?;
     let http = Http::new(&server.base, &key, clients)?;
 
     let want = |p: ApiPhase| args.phases.contains(&p);
@@ -237,7 +244,7 @@ async fn bench(global: &GlobalOpts, args: &ApiBenchArgs, s: &Scratch) -> Result<
     }
     eprintln!(
         "  event log: {} writes still queued at the end (0 expected)",
-        server.log.queued_writes()
+        log.queued_writes()
     );
 
     server.stop().await;
@@ -497,144 +504,6 @@ impl Fixtures {
 
     fn pick_customer(&self, rng: &mut StdRng) -> &Customer {
         &self.customers[rng.random_range(0..self.customers.len())]
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server and its clients.
-
-struct Server {
-    base: String,
-    log: strata_events::SqliteLog,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    /// The router `strata serve` serves, on the scratch database, with the event log (by
-    /// default durable: fsync on every commit, as `strata serve` opens it) and no rate limit
-    /// (one key drives all the load).
-    async fn start(
-        s: &Scratch,
-        log_dir: &std::path::Path,
-        fsync: strata_events::FsyncPolicy,
-    ) -> Result<Self> {
-        let model =
-            Arc::new(strata_schema::embedded().context("the schema built into this binary")?);
-        let options = strata_events::SqliteOptions {
-            fsync,
-            ..strata_events::SqliteOptions::default()
-        };
-        let log = strata_events::SqliteLog::open(log_dir, options).context("open the event log")?;
-        let events: Arc<dyn strata_events::EventLog> = Arc::new(log.clone());
-        let state = strata_server::state(
-            s.db.clone(),
-            model,
-            Verifier::new(VerifierConfig::default()),
-            0.0,
-            events,
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("bind an ephemeral port on 127.0.0.1")?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, strata_server::router(state))
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        eprintln!("serving the API on http://{addr}");
-        Ok(Self {
-            base: format!("http://{addr}"),
-            log,
-            stop,
-            task,
-        })
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the bench server failed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "the bench server task failed"),
-            Err(_) => tracing::warn!("the bench server did not stop within 10 s"),
-        }
-    }
-}
-
-type Body = http_body_util::Full<bytes::Bytes>;
-
-/// HTTP/1.1 clients over a keep-alive pool (hyper-util: plain HTTP, no TLS stack to set up).
-#[derive(Clone)]
-struct Http {
-    client: hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        Body,
-    >,
-    base: Arc<str>,
-    auth: hyper::header::HeaderValue,
-}
-
-impl Http {
-    fn new(base: &str, key: &str, clients: usize) -> Result<Self> {
-        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        connector.set_nodelay(true);
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .pool_max_idle_per_host(clients)
-                .build(connector);
-        Ok(Self {
-            client,
-            base: base.into(),
-            auth: hyper::header::HeaderValue::from_str(&format!("Bearer {key}"))
-                .context("the API key as a header")?,
-        })
-    }
-
-    /// A request to `path_and_query`, with a JSON body if any.
-    fn request(
-        &self,
-        method: hyper::Method,
-        path_and_query: &str,
-        json: Option<Vec<u8>>,
-    ) -> Result<hyper::Request<Body>> {
-        let mut builder = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path_and_query}", self.base))
-            .header(hyper::header::AUTHORIZATION, self.auth.clone());
-        if json.is_some() {
-            builder = builder.header(hyper::header::CONTENT_TYPE, "application/json");
-        }
-        Ok(builder.body(Body::from(json.unwrap_or_default()))?)
-    }
-
-    /// Sends a request and reads the whole answer; anything but `expect` is an error.
-    async fn send(
-        &self,
-        request: Result<hyper::Request<Body>>,
-        expect: u16,
-    ) -> Result<bytes::Bytes> {
-        use http_body_util::BodyExt;
-        let exchange = async {
-            let resp = self.client.request(request?).await?;
-            let status = resp.status().as_u16();
-            let body = resp.into_body().collect().await?.to_bytes();
-            anyhow::Ok((status, body))
-        };
-        let (status, body) = tokio::time::timeout(Duration::from_secs(30), exchange)
-            .await
-            .context("no answer within 30 s")??;
-        if status != expect {
-            bail!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(300)])
-            );
-        }
-        Ok(body)
     }
 }
 
