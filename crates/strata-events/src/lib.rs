@@ -9,11 +9,13 @@
 //! - [`validate_batch`]: a JSON array or NDJSON body → accepted typed events and rejected ones
 //!   with reasons; nothing is dropped silently.
 //! - [`EventLog`]: append (idempotent on `event_id`), read from a consumer's offset, commit, stats;
-//!   [`SqliteLog`] is its embedded, durable backend.
+//!   [`SqliteLog`] is its embedded, durable backend; [`NatsLog`] keeps the streams on a NATS
+//!   JetStream server instead, for producers and consumers on several machines.
 
 mod commerce;
 mod envelope;
 mod log;
+mod nats;
 mod publication;
 mod rules;
 mod schema;
@@ -34,6 +36,7 @@ pub use log::{
     AppendEntry, AppendReceipt, ConsumerOffset, Delivery, EventLog, LogError, MAX_CONSUMER_NAME,
     Offset, StreamStats, check_consumer_name,
 };
+pub use nats::{NatsLog, NatsOptions, NatsStorage};
 pub use publication::{DeviceType, PublicationBody, PublicationEventType, PublicationKind};
 pub use schema::{json_schema, json_schema_text, schema_file_name};
 pub use sqlite::{FsyncPolicy, SqliteLog, SqliteOptions};

@@ -221,4 +221,13 @@ pub enum LogError {
         "the event log writer stopped before the write was committed; nothing of it was stored"
     )]
     WriterStopped,
+    /// The NATS JetStream backend failed: the server is unreachable, JetStream is off, a
+    /// request timed out or was refused. The reason says which, and what to check.
+    #[error("NATS JetStream: cannot {op}: {reason}")]
+    Nats {
+        /// What the log was doing ("connect", "append", "read", "commit an offset", …).
+        op: &'static str,
+        /// Why it failed, and what to check.
+        reason: String,
+    },
 }

@@ -47,6 +47,14 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Keep the event log on this NATS JetStream server (nats://host:4222) instead of
+    /// --data-dir/streams, so several machines share it: streams COMMERCE_TELEMETRY,
+    /// PUBLICATION_TELEMETRY, SYNC_TELEMETRY (subjects strata.telemetry.*, file storage) and the
+    /// consumers' offsets in the KV bucket STRATA_OFFSETS, all created at start. The server needs
+    /// JetStream on (`nats-server -js`). Duplicates are dropped within one hour, not forever.
+    #[arg(long, global = true, env = "STRATA_NATS_URL", value_name = "URL")]
+    pub nats_url: Option<String>,
+
     /// More log output (-v debug, -vv trace). RUST_LOG overrides it.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -18,6 +18,7 @@ fn strata(cwd: &Path) -> Command {
     cmd.current_dir(cwd)
         .env_remove("DATABASE_URL")
         .env_remove("STRATA_DATA_DIR")
+        .env_remove("STRATA_NATS_URL")
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1");
     cmd

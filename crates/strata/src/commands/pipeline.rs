@@ -4,7 +4,7 @@
 use std::{collections::HashMap, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
-use strata_events::{EventLog, SqliteLog, SqliteOptions};
+use strata_events::{EventLog, NatsLog, NatsOptions, SqliteLog, SqliteOptions};
 use strata_lake::{Lake, LakeConfig};
 use strata_pipeline::{
     Definitions, PipelineConfig, PipelineSet, PipelineState, PipelineStats, RunLock,
@@ -20,8 +20,15 @@ pub async fn run(global: &GlobalOpts, cmd: PipelineCommand) -> Result<ExitCode> 
     }
 }
 
-/// Opens the data directory's event log (`<data-dir>/streams`).
-pub fn open_log(global: &GlobalOpts) -> Result<Arc<dyn EventLog>> {
+/// Opens the event log: on NATS JetStream with --nats-url, else the data directory's
+/// (`<data-dir>/streams`).
+pub async fn open_log(global: &GlobalOpts) -> Result<Arc<dyn EventLog>> {
+    if let Some(url) = &global.nats_url {
+        let log = NatsLog::open(NatsOptions::new(url.as_str()))
+            .await
+            .context("open the event log on NATS JetStream (--nats-url)")?;
+        return Ok(Arc::new(log));
+    }
     let streams = global.data_dir.join("streams");
     std::fs::create_dir_all(&streams).with_context(|| format!("create {}", streams.display()))?;
     Ok(Arc::new(
@@ -131,7 +138,7 @@ pub fn log_progress(stats: &[PipelineStats], last: &mut HashMap<&'static str, (u
 }
 
 async fn run_until_stopped(global: &GlobalOpts, args: PipelineRunArgs) -> Result<ExitCode> {
-    let events = open_log(global)?;
+    let events = open_log(global).await?;
     let running = start(global, &args.opts, events).await?;
     // Check every second for a failed pipeline; log progress every --progress-interval.
     let mut ticker = tokio::time::interval(Duration::from_secs(1));

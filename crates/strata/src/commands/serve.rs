@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         schema::print_apply(&report);
     }
     let model = Arc::new(strata_schema::embedded().context("the schema built into this binary")?);
-    let events = pipeline::open_log(global)?;
+    let events = pipeline::open_log(global).await?;
     let pipelines = if args.no_pipelines {
         None
     } else {
