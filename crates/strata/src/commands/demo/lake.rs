@@ -26,7 +26,7 @@ const WORKFLOW: &str = "strata_demo";
 /// Streams the store into the lake and prints each lake table.
 pub async fn stream_store(global: &GlobalOpts, db: &Database) -> Result<()> {
     println!("\nStreaming the store's events into the lake");
-    let log = pipeline::open_log(global)?;
+    let log = pipeline::open_log(global).await?;
     let opts = PipelineOpts {
         pipelines: None,
         roll_interval: 1.0,
