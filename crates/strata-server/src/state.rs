@@ -10,6 +10,7 @@ use strata_events::EventLog;
 use strata_schema::Schema;
 
 use crate::auth::RateLimiter;
+use crate::routes::ops::{HttpCounts, PipelineStatsFn};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +23,10 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The durable log the telemetry streams are appended to.
     pub events: Arc<dyn EventLog>,
+    /// The running pipelines' metrics, for `/metrics` and `/api/health` (none: not run here).
+    pub pipelines: Option<PipelineStatsFn>,
+    /// Requests answered, by status class, for `/metrics`.
+    pub http_counts: Arc<HttpCounts>,
 }
 
 impl AppState {
@@ -41,7 +46,15 @@ impl AppState {
             verifier: Arc::new(verifier),
             limiter: Arc::new(limiter),
             events,
+            pipelines: None,
+            http_counts: Arc::default(),
         }
+    }
+
+    /// Reports the pipelines `stats` describes on `/metrics` and `/api/health`.
+    pub fn with_pipelines(mut self, stats: PipelineStatsFn) -> Self {
+        self.pipelines = Some(stats);
+        self
     }
 
     /// The schema module a table belongs to (for scopes).
