@@ -36,6 +36,9 @@ pub struct TableDescription {
     pub columns: Vec<ColumnInfo>,
     /// The default partition spec, e.g. `day(occurred_ts) as occurred_ts_day`.
     pub partition_spec: Vec<String>,
+    /// The default sort order, e.g. `identity(occurred_ts) ascending nulls first`; empty when
+    /// unsorted.
+    pub sort_order: Vec<String>,
     /// Table properties.
     pub properties: BTreeMap<String, String>,
     /// The current snapshot.
@@ -97,6 +100,40 @@ pub struct FileInfo {
     pub bytes: u64,
 }
 
+/// One line of `strata lake tables`: a table's current snapshot and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableSummary {
+    /// `namespace.table`.
+    pub table: String,
+    /// The current snapshot (none before the first commit).
+    pub current_snapshot_id: Option<i64>,
+    /// Rows in the current snapshot.
+    pub records: u64,
+    /// Live data files.
+    pub files: u64,
+    /// Bytes of live data files.
+    pub bytes: u64,
+    /// When the current snapshot was committed (ms since the epoch).
+    pub last_commit_ms: Option<i64>,
+    /// Snapshots in the metadata.
+    pub snapshots: u64,
+}
+
+/// Summarizes `table` from its live files (the manifests, not the snapshot summary's totals).
+pub async fn summarize(table: &Table) -> Result<TableSummary> {
+    let metadata = table.metadata();
+    let files = live_files(table).await?;
+    Ok(TableSummary {
+        table: table.identifier().to_string(),
+        current_snapshot_id: metadata.current_snapshot_id(),
+        records: files.iter().map(|f| f.records).sum(),
+        files: files.len() as u64,
+        bytes: files.iter().map(|f| f.bytes).sum(),
+        last_commit_ms: metadata.current_snapshot().map(|s| s.timestamp_ms()),
+        snapshots: metadata.snapshots().count() as u64,
+    })
+}
+
 /// Every table of every namespace of the catalog, sorted.
 pub async fn list_tables(catalog: &dyn Catalog) -> Result<Vec<TableIdent>> {
     let mut out = Vec::new();
@@ -135,6 +172,21 @@ pub async fn describe(table: &Table) -> Result<TableDescription> {
             format!("{}({source}) as {}", p.transform, p.name)
         })
         .collect();
+    let sort_order = metadata
+        .default_sort_order()
+        .fields
+        .iter()
+        .map(|f| {
+            let source = schema
+                .name_by_field_id(f.source_id)
+                .unwrap_or("?")
+                .to_owned();
+            format!(
+                "{}({source}) {} nulls {}",
+                f.transform, f.direction, f.null_order
+            )
+        })
+        .collect();
     let mut snapshots: Vec<SnapshotInfo> = metadata
         .snapshots()
         .map(|s| SnapshotInfo {
@@ -164,6 +216,7 @@ pub async fn describe(table: &Table) -> Result<TableDescription> {
         format_version: metadata.format_version() as u8,
         columns,
         partition_spec,
+        sort_order,
         properties: metadata
             .properties()
             .iter()

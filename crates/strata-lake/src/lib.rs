@@ -33,8 +33,8 @@ pub use error::{LakeError, Result};
 pub use iceberg;
 use iceberg::{Catalog, TableIdent, table::Table};
 pub use inspect::{
-    ColumnInfo, ColumnSum, FileInfo, ScanStats, SnapshotInfo, TableDescription, describe,
-    list_tables, live_files, scan_stats,
+    ColumnInfo, ColumnSum, FileInfo, ScanStats, SnapshotInfo, TableDescription, TableSummary,
+    describe, list_tables, live_files, scan_stats, summarize,
 };
 pub use offsets::{CommitRange, DEFAULT_LANE};
 pub use spec::{Column, LakeTable, MONEY_PRECISION, MONEY_SCALE, table_properties};
@@ -189,6 +189,11 @@ impl Lake {
     /// Describes a table (schema, partition spec, snapshots, files, totals).
     pub async fn describe(&self, ident: &TableIdent) -> Result<TableDescription> {
         describe(&self.load(ident).await?).await
+    }
+
+    /// A table's current snapshot, rows, files and bytes (what `strata lake tables` lists).
+    pub async fn summarize(&self, ident: &TableIdent) -> Result<TableSummary> {
+        summarize(&self.load(ident).await?).await
     }
 
     /// Row count (and a column's sum) of a table's current snapshot, through the Iceberg scan.

@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Problem;
-use crate::routes::{commands, friendly, meta, resources, telemetry};
+use crate::routes::{commands, friendly, meta, ops, resources, telemetry};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above).
@@ -36,6 +36,7 @@ impl MakeRequestId for UlidRequestId {
 }
 
 pub fn router(state: AppState) -> Router {
+    let counts = state.http_counts.clone();
     let api = Router::new()
         .route(
             "/v1/resources/{table}",
@@ -89,6 +90,8 @@ pub fn router(state: AppState) -> Router {
         .route("/docs", get(meta::docs))
         .route("/docs/assets/{name}", get(meta::docs_asset))
         .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/health", get(ops::health))
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "no such path; see /openapi.json")
         })
@@ -100,6 +103,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        // Outside the timeout, so requests it answers 503 are counted too.
+        .layer(middleware::from_fn_with_state(counts, ops::count_requests))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
@@ -112,10 +117,11 @@ async fn problem_for_bare_errors(req: Request<Body>, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // JSON bodies are answers of their own (the 503 of /healthz and /api/health), kept as sent.
+    let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"application/json")
+    });
     if is_problem {
         return resp;
     }

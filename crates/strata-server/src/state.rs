@@ -11,6 +11,7 @@ use strata_schema::Schema;
 
 use crate::auth::RateLimiter;
 use crate::backlog::Backlog;
+use crate::routes::ops::{HttpCounts, PipelineStatsFn};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +26,10 @@ pub struct AppState {
     pub events: Arc<dyn EventLog>,
     /// The bound on events not yet in the lake, past which ingest answers 503.
     pub backlog: Arc<Backlog>,
+    /// The running pipelines' metrics, for `/metrics` and `/api/health` (none: not run here).
+    pub pipelines: Option<PipelineStatsFn>,
+    /// Requests answered, by status class, for `/metrics`.
+    pub http_counts: Arc<HttpCounts>,
 }
 
 impl AppState {
@@ -45,12 +50,20 @@ impl AppState {
             limiter: Arc::new(limiter),
             events,
             backlog: Arc::new(Backlog::unbounded()),
+            pipelines: None,
+            http_counts: Arc::default(),
         }
     }
 
     /// Refuses telemetry batches while a stream holds `backlog`'s bound of unacknowledged events.
     pub fn with_backlog(mut self, backlog: Backlog) -> Self {
         self.backlog = Arc::new(backlog);
+        self
+    }
+
+    /// Reports the pipelines `stats` describes on `/metrics` and `/api/health`.
+    pub fn with_pipelines(mut self, stats: PipelineStatsFn) -> Self {
+        self.pipelines = Some(stats);
         self
     }
 

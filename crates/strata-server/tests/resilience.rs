@@ -112,6 +112,19 @@ async fn postgres_outage_is_503_and_the_server_recovers_without_restart() {
     );
     let (status, _, body) = s.post("/v1/tags", tag("during")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // The health check says so, without a key: 503, `failing`, the database named.
+    let (status, _, health) = s.req(reqwest::Method::GET, "/api/health", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert_eq!(health["status"], "failing", "{health}");
+    assert_eq!(health["database"], false, "{health}");
+    assert_eq!(health["event_log"], true, "{health}");
+    assert!(
+        health["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("database")),
+        "{health}"
+    );
+    common::Schemas::of(&s.openapi().await).assert_valid("ApiHealth", &health);
 
     plug.plug_in();
     // The same process serves again; the pool replaces its dead connections.

@@ -106,8 +106,9 @@ pub enum Command {
         Requests need `Authorization: Bearer <key>` from `strata apikey create`. Applies pending \
         schema migrations first unless --no-migrate. Runs the telemetry pipelines in the \
         background (as `strata pipeline run`, lake under --data-dir/lake) unless --no-pipelines. \
-        Stops gracefully on Ctrl-C or SIGTERM, finishing in-flight requests, then committing \
-        what the pipelines hold."
+        /metrics (Prometheus) and /api/health report the pipelines and the streams, without a \
+        key. Stops gracefully on Ctrl-C or SIGTERM, finishing in-flight requests, then \
+        committing what the pipelines hold."
     )]
     Serve(ServeArgs),
     /// Measure the performance targets on throwaway databases (results for docs/benchmarks.md).
@@ -133,6 +134,12 @@ pub enum Command {
     /// The telemetry pipelines: each stream from the event log into its Iceberg table.
     #[command(subcommand)]
     Pipeline(PipelineCommand),
+    /// The Iceberg lake under --data-dir/lake: tables, describe, snapshots.
+    #[command(subcommand, after_help = LAKE_AFTER_HELP)]
+    Lake(LakeCommand),
+    /// The telemetry streams' event log under --data-dir/streams: send events to it.
+    #[command(subcommand)]
+    Events(EventsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -483,4 +490,97 @@ pub struct DemoArgs {
     /// Stop after the domain: do not stream the store's events into the lake.
     #[arg(long)]
     pub no_lake: bool,
+}
+
+const LAKE_AFTER_HELP: &str = "Examples:
+  strata lake tables                          every table: snapshot, rows, files, bytes, last commit
+  strata lake describe commerce.telemetry     schema, partitioning, properties, snapshots, files
+  strata lake snapshots commerce.telemetry    the commit history, with each commit's offsets
+  strata lake tables --json | jq '.[] | select(.records > 0)'
+
+The lake is the embedded one under --data-dir/lake (written by `strata pipeline run` and
+`strata serve`); reading it while they run is safe.";
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Every table: current snapshot, rows, live files, bytes, last commit time.
+    Tables(LakeOutput),
+    /// One table: schema (field ids, types), partition spec, sort order, properties, snapshots,
+    /// live files, totals.
+    #[command(after_help = "Example:\n  strata lake describe commerce.telemetry")]
+    Describe(LakeTableArgs),
+    /// One table's snapshots, oldest first: id, parent, time, operation, added records, commit id.
+    #[command(
+        after_help = "Example:\n  strata lake snapshots commerce.telemetry --json\n\n\
+        `strata.commit-id` is <stream>:<lane>:<first>-<last>: the event log offsets the commit holds."
+    )]
+    Snapshots(LakeTableArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeOutput {
+    /// JSON on stdout instead of a table (for scripts).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LakeTableArgs {
+    /// The table, as namespace.table (e.g. commerce.telemetry, sync.rejected).
+    #[arg(value_name = "NAMESPACE.TABLE")]
+    pub table: String,
+    #[command(flatten)]
+    pub output: LakeOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Validate a batch of events and append the accepted ones to a stream's log.
+    #[command(
+        long_about = "Validate a batch of telemetry events and append the accepted ones to the \
+        stream's durable log under --data-dir/streams, with the same rules and limits as \
+        `POST /v1/telemetry/{stream}` (5 MiB, 10,000 events per batch; events without event_id \
+        get one; an event_id already in the log is a duplicate and is not stored again). The \
+        pipelines (`strata pipeline run`, or `strata serve`) take them on to the lake.\n\n\
+        Safe while `strata serve` or `strata pipeline run` use the same --data-dir: the log is \
+        SQLite in WAL mode, shared between processes (a writer waits up to 5 s for another).\n\n\
+        Prints how many events were accepted, how many of those were duplicates, how many were \
+        rejected, and why each rejection happened (index, NDJSON line, reason). Exit code 0 if \
+        every event was accepted, 1 if any was rejected (the accepted ones are still appended), \
+        2 if the batch as a whole was refused (nothing appended).",
+        after_help = "Examples:\n  \
+        strata events send commerce events.json              a JSON array\n  \
+        strata events send publication events.ndjson         NDJSON, one event per line\n  \
+        producer | strata events send sync - --format ndjson\n  \
+        strata events send commerce batch.json --json | jq .rejected"
+    )]
+    Send(EventsSendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsSendArgs {
+    /// The stream: commerce, publication or sync.
+    #[arg(value_name = "STREAM")]
+    pub stream: String,
+    /// The batch file; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub file: PathBuf,
+    /// How the events are laid out; auto: a JSON array if the first non-blank character is `[`,
+    /// NDJSON otherwise.
+    #[arg(long, value_enum, default_value_t = EventsFormat::Auto)]
+    pub format: EventsFormat,
+    /// The outcome as JSON on stdout (the shape of POST /v1/telemetry/{stream}'s answer).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `strata events send` reads its batch.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EventsFormat {
+    /// Detect from the first non-blank character.
+    Auto,
+    /// A JSON array of events.
+    Json,
+    /// One event per line.
+    Ndjson,
 }

@@ -44,7 +44,7 @@ pub fn document(schema: &Schema) -> Value {
             json!({"name": module_tag(m.number, &m.name), "description": description})
         })
         .collect();
-    tags.push(json!({"name": paths::META_TAG, "description": "The API description, its viewer and liveness; no authentication."}));
+    tags.push(json!({"name": paths::META_TAG, "description": "The API description, its viewer, liveness, health and metrics; no authentication."}));
     let mut paths = paths::paths(schema);
     let mut component_schemas = schemas::components(schema);
     let mut parameters = params::components();

@@ -492,6 +492,30 @@ fn public_paths(out: &mut Map<String, Value>) {
             }),
         ),
     );
+    insert_unique(
+        out,
+        "/metrics".into(),
+        public(
+            "get_metrics",
+            "Prometheus metrics: pipelines, streams, HTTP answers",
+            json!({"200": {
+                "description": "The Prometheus text exposition format (version 0.0.4): the telemetry pipelines' counters and gauges (`strata_pipeline_*`, when this server runs them), each stream's log head and consumer offsets and lag (`strata_stream_*`), and HTTP answers by status class (`strata_http_requests_total`).",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }}),
+        ),
+    );
+    insert_unique(
+        out,
+        "/api/health".into(),
+        public(
+            "get_api_health",
+            "Health of the database, the event log and each stream's pipeline",
+            json!({
+                "200": {"description": "Healthy (`ok`), or working with a pipeline retrying (`degraded`).", "content": json_content(schema_ref("ApiHealth"))},
+                "503": {"description": "`failing`: the database or the event log does not answer, or a pipeline failed; `problems` says which.", "content": json_content(schema_ref("ApiHealth"))},
+            }),
+        ),
+    );
 }
 
 pub(crate) fn paths(schema: &Schema) -> Value {

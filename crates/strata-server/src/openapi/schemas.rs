@@ -637,6 +637,34 @@ fn shared() -> Vec<(&'static str, Value)> {
                 },
             }),
         ),
+        (
+            "ApiHealth",
+            json!({
+                "type": "object",
+                "required": ["status", "database", "event_log", "pipelines", "problems", "streams"],
+                "properties": {
+                    "status": {"type": "string", "enum": ["ok", "degraded", "failing"], "description": "`ok`; `degraded` (200): a pipeline is retrying or reported an error; `failing` (503): the database or the event log does not answer, or a pipeline failed."},
+                    "database": {"type": "boolean", "description": "Whether a database round trip succeeded."},
+                    "event_log": {"type": "boolean", "description": "Whether every stream's log could be read."},
+                    "pipelines": {"type": "boolean", "description": "Whether this server runs the telemetry pipelines."},
+                    "problems": {"type": "array", "items": {"type": "string"}, "description": "What made the status other than `ok`."},
+                    "streams": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["stream", "table", "state", "head_offset", "acked_offset", "lag", "last_commit_age_seconds", "last_error"],
+                        "properties": {
+                            "stream": {"type": "string", "enum": ["commerce", "publication", "sync"]},
+                            "table": {"type": "string", "description": "The stream's Iceberg table."},
+                            "state": {"type": ["string", "null"], "enum": ["starting", "running", "retrying", "draining", "stopped", "failed", null], "description": "The pipeline's state; null when this server does not run the pipelines."},
+                            "head_offset": {"type": ["integer", "null"], "minimum": 0, "description": "The log's head offset (null if the log could not be read)."},
+                            "acked_offset": {"type": ["integer", "null"], "minimum": 0, "description": "The lake pipeline's acknowledged offset."},
+                            "lag": {"type": ["integer", "null"], "minimum": 0, "description": "Events in the log not yet in the lake."},
+                            "last_commit_age_seconds": {"type": ["number", "null"], "minimum": 0, "description": "Seconds since the pipeline's last commit in this process."},
+                            "last_error": {"type": ["string", "null"], "description": "The pipeline's last error, cleared by its next commit."},
+                        },
+                    }},
+                },
+            }),
+        ),
     ]
 }
 

@@ -138,6 +138,8 @@ fn friendly_and_public_paths_are_described() {
         ("/openapi.json", "get", "get_openapi"),
         ("/docs", "get", "get_docs"),
         ("/healthz", "get", "get_healthz"),
+        ("/metrics", "get", "get_metrics"),
+        ("/api/health", "get", "get_api_health"),
     ];
     for (path, method, id) in expected {
         assert_eq!(
@@ -162,10 +164,17 @@ fn friendly_and_public_paths_are_described() {
             );
         }
     }
-    // The three public paths, and only they, opt out of the global bearer requirement.
+    // The public paths, and only they, opt out of the global bearer requirement.
     assert_eq!(doc["security"], json!([{"bearer": []}]));
     for (path, method, op) in operations(doc) {
-        let public = ["/openapi.json", "/docs", "/healthz"].contains(&path.as_str());
+        let public = [
+            "/openapi.json",
+            "/docs",
+            "/healthz",
+            "/metrics",
+            "/api/health",
+        ]
+        .contains(&path.as_str());
         assert_eq!(
             op.get("security") == Some(&json!([])),
             public,

@@ -3,5 +3,6 @@
 pub mod commands;
 pub mod friendly;
 pub mod meta;
+pub mod ops;
 pub mod resources;
 pub mod telemetry;

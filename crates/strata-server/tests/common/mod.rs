@@ -86,6 +86,12 @@ pub struct Server {
     pub http: Client,
     pub db: Arc<strata_domain::Database>,
     pub log: Arc<SwitchableLog>,
+    /// The pipelines' lake (`<dir>/lake`), with [`Options::pipelines`].
+    pub lake: Option<strata_lake::Lake>,
+    /// The data directory (event log, lake).
+    pub dir: std::path::PathBuf,
+    /// Stops the pipelines, with [`Options::pipelines`].
+    pipelines: Option<tokio_util::sync::CancellationToken>,
     _tdb: TestDb,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -95,6 +101,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
+        }
+        if let Some(p) = self.pipelines.take() {
+            p.cancel();
         }
     }
 }
@@ -109,6 +118,9 @@ pub struct Options {
     /// Events a stream may hold unacknowledged by the `lake` consumer before ingest answers 503
     /// (0: no bound).
     pub max_backlog: u64,
+    /// Run the three telemetry pipelines (log → an embedded lake under the data directory, 200 ms
+    /// roll interval), as `strata serve` does, and report them on /metrics and /api/health.
+    pub pipelines: bool,
 }
 
 pub async fn start() -> Server {
@@ -149,11 +161,43 @@ pub async fn start_with(options: Options) -> Server {
         failing: AtomicBool::new(false),
     });
     let events: Arc<dyn EventLog> = log.clone();
-    let state = strata_server::state(db.clone(), schema, verifier, options.rate_limit, events)
-        .with_backlog(strata_server::backlog::Backlog::new(
-            options.max_backlog,
-            "lake",
-        ));
+    let mut state = strata_server::state(
+        db.clone(),
+        schema,
+        verifier,
+        options.rate_limit,
+        events.clone(),
+    )
+    .with_backlog(strata_server::backlog::Backlog::new(
+        options.max_backlog,
+        "lake",
+    ));
+    let (mut lake, mut pipelines) = (None, None);
+    if options.pipelines {
+        let opened = strata_lake::Lake::open(strata_lake::LakeConfig::embedded(dir.path()))
+            .await
+            .expect("open the lake");
+        let mut config = strata_pipeline::PipelineConfig::default();
+        config.batch.roll_interval = std::time::Duration::from_millis(200);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let set = strata_pipeline::PipelineSet::start(
+            events,
+            opened.clone(),
+            &strata_pipeline::Definitions::BuiltIn,
+            config,
+            cancel.clone(),
+        )
+        .await
+        .expect("start the pipelines");
+        let handles = set.handles().to_vec();
+        state = state.with_pipelines(Arc::new(move || {
+            handles.iter().map(|h| h.stats()).collect()
+        }));
+        // The tasks run on; cancelling the token (on drop) drains and ends them.
+        drop(set);
+        lake = Some(opened);
+        pipelines = Some(cancel);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -177,6 +221,9 @@ pub async fn start_with(options: Options) -> Server {
         http: Client::new(),
         db,
         log,
+        lake,
+        dir: dir.path().to_path_buf(),
+        pipelines,
         _tdb: tdb,
         _dir: dir,
         stop: Some(tx),

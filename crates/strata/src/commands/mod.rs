@@ -3,6 +3,8 @@
 mod apikey;
 mod bench;
 mod demo;
+mod events;
+mod lake;
 mod pipeline;
 mod schema;
 mod seed;
@@ -24,6 +26,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::Apikey(cmd) => apikey::run(&cli.global, cmd).await,
         Command::Pipeline(cmd) => pipeline::run(&cli.global, cmd).await,
+        Command::Lake(cmd) => lake::run(&cli.global, cmd).await,
+        Command::Events(cmd) => events::run(&cli.global, cmd).await,
     }
 }
 

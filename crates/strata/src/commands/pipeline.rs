@@ -82,6 +82,12 @@ impl Running {
         self.set.stats()
     }
 
+    /// A source of every pipeline's metrics for the HTTP server (`/metrics`, `/api/health`).
+    pub fn stats_source(&self) -> strata_server::routes::ops::PipelineStatsFn {
+        let handles = self.set.handles().to_vec();
+        Arc::new(move || handles.iter().map(|h| h.stats()).collect())
+    }
+
     /// Drains the pipelines (everything buffered is committed) and logs how each ended; false if
     /// any failed.
     pub async fn stop(self) -> bool {

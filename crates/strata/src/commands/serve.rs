@@ -42,6 +42,10 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         args.max_backlog,
         strata_pipeline::DEFAULT_CONSUMER,
     ));
+    let state = match &pipelines {
+        Some(p) => state.with_pipelines(p.stats_source()),
+        None => state,
+    };
     let config = strata_server::ServeConfig {
         addr,
         rate_limit: args.rate_limit,
