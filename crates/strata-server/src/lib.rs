@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod error;
+pub mod iceberg;
 pub mod openapi;
 pub mod routes;
 pub mod state;

@@ -22,6 +22,9 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The durable log the telemetry streams are appended to.
     pub events: Arc<dyn EventLog>,
+    /// The lake's embedded catalog, served over the Iceberg REST protocol at `/iceberg`
+    /// ([`crate::iceberg`]); `None`: no such endpoint.
+    pub lake_catalog: Option<strata_lake::SqliteCatalog>,
 }
 
 impl AppState {
@@ -41,7 +44,14 @@ impl AppState {
             verifier: Arc::new(verifier),
             limiter: Arc::new(limiter),
             events,
+            lake_catalog: None,
         }
+    }
+
+    /// Serves `catalog` (the lake's embedded catalog) at `/iceberg`.
+    pub fn with_lake_catalog(mut self, catalog: Option<strata_lake::SqliteCatalog>) -> Self {
+        self.lake_catalog = catalog;
+        self
     }
 
     /// The schema module a table belongs to (for scopes).

@@ -106,6 +106,8 @@ pub struct Options {
     pub rate_limit: f64,
     /// Reach PostgreSQL through this address (a relay the test controls) instead of directly.
     pub postgres_via: Option<SocketAddr>,
+    /// Serve an embedded lake (tables created) under the data directory at `/iceberg`.
+    pub lake: bool,
 }
 
 pub async fn start() -> Server {
@@ -146,7 +148,14 @@ pub async fn start_with(options: Options) -> Server {
         failing: AtomicBool::new(false),
     });
     let events: Arc<dyn EventLog> = log.clone();
-    let state = strata_server::state(db.clone(), schema, verifier, options.rate_limit, events);
+    let mut state = strata_server::state(db.clone(), schema, verifier, options.rate_limit, events);
+    if options.lake {
+        let lake = strata_lake::Lake::open(strata_lake::LakeConfig::embedded(dir.path()))
+            .await
+            .expect("lake");
+        lake.ensure_tables().await.expect("lake tables");
+        state = state.with_lake_catalog(lake.embedded_catalog().cloned());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
