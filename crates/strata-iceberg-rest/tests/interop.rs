@@ -16,7 +16,6 @@ use strata_events::StreamName;
 use strata_lake::{ColumnSum, LakeTable};
 
 #[path = "../../strata-lake/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod events;
 
 /// STRATA_PYTHON, else the python of the venv scripts/python-tools makes (STRATA_VENV or

@@ -17,7 +17,6 @@ use strata_lake::{
 };
 
 #[path = "../../strata-lake/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod events;
 
 struct Http {
