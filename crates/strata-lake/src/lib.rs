@@ -23,7 +23,7 @@ mod writer;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-pub use catalog::{SqliteCatalog, ensure_tables, open_catalog};
+pub use catalog::{NamespacePropertiesChange, SqliteCatalog, ensure_tables, open_catalog};
 pub use config::{
     CATALOG_NAME, CatalogConfig, LakeConfig, RestCatalogConfig, S3Config, Secret, StorageConfig,
     WriteOptions,
@@ -47,6 +47,8 @@ pub use writer::{
 #[derive(Clone)]
 pub struct Lake {
     catalog: Arc<dyn Catalog>,
+    /// The same catalog, when it is the embedded one.
+    embedded: Option<SqliteCatalog>,
     config: LakeConfig,
 }
 
@@ -62,13 +64,23 @@ impl Lake {
     /// Opens the catalog and storage of `config`. Does not create tables: call
     /// [`Lake::ensure_tables`] once at startup.
     pub async fn open(config: LakeConfig) -> Result<Lake> {
-        let catalog = open_catalog(&config).await?;
-        Ok(Lake { catalog, config })
+        let (catalog, embedded) = catalog::open_catalog_parts(&config).await?;
+        Ok(Lake {
+            catalog,
+            embedded,
+            config,
+        })
     }
 
     /// The catalog, for anything this API does not cover.
     pub fn catalog(&self) -> &Arc<dyn Catalog> {
         &self.catalog
+    }
+
+    /// The embedded catalog, when the lake has one (not with a REST catalog): what Strata serves
+    /// over the Iceberg REST protocol.
+    pub fn embedded_catalog(&self) -> Option<&SqliteCatalog> {
+        self.embedded.as_ref()
     }
 
     /// The configuration the lake was opened with.

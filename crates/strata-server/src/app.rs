@@ -37,6 +37,7 @@ impl MakeRequestId for UlidRequestId {
 
 pub fn router(state: AppState) -> Router {
     let counts = state.http_counts.clone();
+    let iceberg = crate::iceberg::router(&state);
     let api = Router::new()
         .route(
             "/v1/resources/{table}",
@@ -95,9 +96,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "no such path; see /openapi.json")
         })
-        .with_state(state);
-    api.layer(middleware::from_fn(problem_for_bare_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+        .layer(middleware::from_fn(problem_for_bare_errors));
+    // The Iceberg REST catalog keeps its own error model: nested outside problem+json.
+    let api = match iceberg {
+        Some(iceberg) => api.nest(crate::iceberg::MOUNT, iceberg),
+        None => api,
+    };
+    api.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod backlog;
 pub mod error;
+pub mod iceberg;
 pub mod openapi;
 pub mod routes;
 pub mod state;

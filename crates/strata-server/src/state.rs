@@ -30,6 +30,9 @@ pub struct AppState {
     pub pipelines: Option<PipelineStatsFn>,
     /// Requests answered, by status class, for `/metrics`.
     pub http_counts: Arc<HttpCounts>,
+    /// The lake's embedded catalog, served over the Iceberg REST protocol at `/iceberg`
+    /// ([`crate::iceberg`]); `None`: no such endpoint.
+    pub lake_catalog: Option<strata_lake::SqliteCatalog>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             backlog: Arc::new(Backlog::unbounded()),
             pipelines: None,
             http_counts: Arc::default(),
+            lake_catalog: None,
         }
     }
 
@@ -64,6 +68,12 @@ impl AppState {
     /// Reports the pipelines `stats` describes on `/metrics` and `/api/health`.
     pub fn with_pipelines(mut self, stats: PipelineStatsFn) -> Self {
         self.pipelines = Some(stats);
+        self
+    }
+
+    /// Serves `catalog` (the lake's embedded catalog) at `/iceberg`.
+    pub fn with_lake_catalog(mut self, catalog: Option<strata_lake::SqliteCatalog>) -> Self {
+        self.lake_catalog = catalog;
         self
     }
 

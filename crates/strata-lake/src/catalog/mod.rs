@@ -13,7 +13,7 @@ use iceberg_catalog_rest::RestCatalogBuilder;
 use iceberg_storage_opendal::OpenDalStorageFactory;
 // Linked only for its rustls feature, which iceberg-catalog-rest's reqwest lacks (see Cargo.toml).
 use reqwest_rest_tls as _;
-pub use sqlite::SqliteCatalog;
+pub use sqlite::{NamespacePropertiesChange, SqliteCatalog};
 use tracing::info;
 
 use crate::{
@@ -80,6 +80,14 @@ fn file_url(path: &Path) -> Result<String> {
 /// Opens the catalog of `config` (creating the embedded one if needed). Must run inside a Tokio
 /// runtime.
 pub async fn open_catalog(config: &LakeConfig) -> Result<Arc<dyn Catalog>> {
+    Ok(open_catalog_parts(config).await?.0)
+}
+
+/// The catalog of `config`, and the embedded [`SqliteCatalog`] itself when that is what it is
+/// (what Strata's Iceberg REST endpoint serves).
+pub(crate) async fn open_catalog_parts(
+    config: &LakeConfig,
+) -> Result<(Arc<dyn Catalog>, Option<SqliteCatalog>)> {
     let Storage {
         factory,
         props,
@@ -90,7 +98,7 @@ pub async fn open_catalog(config: &LakeConfig) -> Result<Arc<dyn Catalog>> {
             let file_io: FileIO = FileIOBuilder::new(factory).with_props(props).build();
             let catalog = SqliteCatalog::open(CATALOG_NAME, path, &warehouse, file_io).await?;
             info!(catalog = %path.display(), %warehouse, "lake catalog open (embedded)");
-            Ok(Arc::new(catalog))
+            Ok((Arc::new(catalog.clone()), Some(catalog)))
         }
         CatalogConfig::Rest(rest) => {
             install_tls_provider();
@@ -108,7 +116,7 @@ pub async fn open_catalog(config: &LakeConfig) -> Result<Arc<dyn Catalog>> {
                 .load(CATALOG_NAME, all)
                 .await?;
             info!(uri = %rest.uri, "lake catalog open (REST)");
-            Ok(Arc::new(catalog))
+            Ok((Arc::new(catalog), None))
         }
     }
 }

@@ -19,12 +19,23 @@ use std::{
 use async_trait::async_trait;
 use iceberg::{
     Catalog, Error, ErrorKind, MetadataLocation, Namespace, NamespaceIdent, Result, Runtime,
-    TableCommit, TableCreation, TableIdent,
+    TableCommit, TableCreation, TableIdent, TableRequirement, TableUpdate,
     io::FileIO,
     spec::{TableMetadata, TableMetadataBuilder},
     table::Table,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+
+/// What [`SqliteCatalog::update_namespace_properties`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamespacePropertiesChange {
+    /// Keys set (added or replaced), sorted.
+    pub updated: Vec<String>,
+    /// Keys removed, sorted.
+    pub removed: Vec<String>,
+    /// Keys asked to be removed that the namespace did not have, sorted.
+    pub missing: Vec<String>,
+}
 
 /// Namespace property holding the namespace's storage location.
 const NAMESPACE_LOCATION: &str = "location";
@@ -167,6 +178,130 @@ impl SqliteCatalog {
             ident.namespace().join("."),
             ident.name().to_owned(),
         )
+    }
+
+    /// Commits `updates` to table `ident` if every one of `requirements` holds on its current
+    /// metadata: the Iceberg REST commit (and what [`Catalog::update_table`] does for a
+    /// [`TableCommit`], whose fields cannot be built outside the `iceberg` crate).
+    ///
+    /// Checks the requirements (a failed one is [`ErrorKind::CatalogCommitConflicts`]), applies
+    /// the updates onto the current metadata (an invalid one is the builder's error, e.g.
+    /// [`ErrorKind::DataInvalid`]), writes the next metadata file under a new name
+    /// (`<version>-<uuid>.metadata.json`, never an existing file), then swaps the catalog's pointer
+    /// only if it still names the metadata the requirements were checked against; a commit that
+    /// lost that race is [`ErrorKind::CatalogCommitConflicts`] too, retryable, and its metadata
+    /// file is left unreferenced.
+    pub async fn commit_table(
+        &self,
+        ident: &TableIdent,
+        requirements: &[TableRequirement],
+        updates: Vec<TableUpdate>,
+    ) -> Result<Table> {
+        let current = self.load_table(ident).await?;
+        let current_location = current.metadata_location_result()?.to_owned();
+        for requirement in requirements {
+            requirement.check(Some(current.metadata()))?;
+        }
+        let mut builder = current
+            .metadata()
+            .clone()
+            .into_builder(Some(current_location.clone()));
+        for update in updates {
+            builder = update.apply(builder)?;
+        }
+        let metadata = builder.build()?.metadata;
+        let next = MetadataLocation::from_str(&current_location)?
+            .with_next_version()
+            .with_new_metadata(&metadata);
+        metadata.write_to(&self.file_io, &next).await?;
+        let new_location = next.to_string();
+        let (name, ns, tbl) = self.keys(ident);
+        let stored = new_location.clone();
+        let swapped = self
+            .with_conn(move |c| {
+                c.execute(
+                    "UPDATE iceberg_tables
+                     SET metadata_location = ?1, previous_metadata_location = ?2
+                     WHERE catalog_name = ?3 AND table_namespace = ?4 AND table_name = ?5
+                       AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
+                       AND metadata_location = ?2",
+                    params![stored, current_location, name, ns, tbl],
+                )
+                .map_err(|e| db_err("commit", e))
+            })
+            .await?;
+        if swapped == 0 {
+            return Err(Error::new(
+                ErrorKind::CatalogCommitConflicts,
+                format!("commit conflicted for table {ident}: its metadata changed meanwhile"),
+            )
+            .with_retryable(true));
+        }
+        self.table_from(ident.clone(), new_location, metadata)
+    }
+
+    /// Sets `updates` and removes `removals` from the properties of `namespace` in one
+    /// transaction; returns the keys updated, removed, and asked to be removed but absent. The
+    /// namespace keeps existing when every property is removed (its `exists` row comes back).
+    pub async fn update_namespace_properties(
+        &self,
+        namespace: &NamespaceIdent,
+        updates: HashMap<String, String>,
+        removals: Vec<String>,
+    ) -> Result<NamespacePropertiesChange> {
+        let name = self.name.clone();
+        let ns = namespace.join(".");
+        let changed = self
+            .with_conn(move |c| {
+                let tx = c.transaction().map_err(|e| db_err("update namespace", e))?;
+                if !namespace_exists_in(&tx, &name, &ns)? {
+                    return Ok(None);
+                }
+                let mut change = NamespacePropertiesChange::default();
+                for key in removals {
+                    let deleted = tx
+                        .execute(
+                            "DELETE FROM iceberg_namespace_properties
+                             WHERE catalog_name = ?1 AND namespace = ?2 AND property_key = ?3",
+                            params![name, ns, key],
+                        )
+                        .map_err(|e| db_err("update namespace", e))?;
+                    if deleted > 0 {
+                        change.removed.push(key);
+                    } else {
+                        change.missing.push(key);
+                    }
+                }
+                for (k, v) in updates {
+                    tx.execute(
+                        "INSERT INTO iceberg_namespace_properties
+                         (catalog_name, namespace, property_key, property_value)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (catalog_name, namespace, property_key)
+                         DO UPDATE SET property_value = excluded.property_value",
+                        params![name, ns, k, v],
+                    )
+                    .map_err(|e| db_err("update namespace", e))?;
+                    change.updated.push(k);
+                }
+                // A namespace exists through its property rows (or its tables): keep one.
+                tx.execute(
+                    "INSERT INTO iceberg_namespace_properties
+                     (catalog_name, namespace, property_key, property_value)
+                     SELECT ?1, ?2, 'exists', 'true'
+                     WHERE NOT EXISTS (SELECT 1 FROM iceberg_namespace_properties
+                                       WHERE catalog_name = ?1 AND namespace = ?2)",
+                    params![name, ns],
+                )
+                .map_err(|e| db_err("update namespace", e))?;
+                tx.commit().map_err(|e| db_err("update namespace", e))?;
+                change.updated.sort();
+                change.removed.sort();
+                change.missing.sort();
+                Ok(Some(change))
+            })
+            .await?;
+        changed.ok_or_else(|| no_such_namespace(namespace))
     }
 }
 
@@ -676,42 +811,12 @@ impl Catalog for SqliteCatalog {
     }
 
     /// Applies `commit` to the current metadata, writes the next metadata file, then swaps the
-    /// pointer only if it still names the metadata the commit was based on.
-    async fn update_table(&self, commit: TableCommit) -> Result<Table> {
+    /// pointer only if it still names the metadata the commit was based on
+    /// ([`SqliteCatalog::commit_table`]).
+    async fn update_table(&self, mut commit: TableCommit) -> Result<Table> {
         let ident = commit.identifier().clone();
-        let current = self.load_table(&ident).await?;
-        let current_location = current.metadata_location_result()?.to_owned();
-        let staged = commit.apply(current)?;
-        let staged_location = staged.metadata_location_result()?.to_owned();
-        staged
-            .metadata()
-            .write_to(
-                staged.file_io(),
-                &MetadataLocation::from_str(&staged_location)?,
-            )
-            .await?;
-        let (name, ns, tbl) = self.keys(&ident);
-        let new_location = staged_location.clone();
-        let swapped = self
-            .with_conn(move |c| {
-                c.execute(
-                    "UPDATE iceberg_tables
-                     SET metadata_location = ?1, previous_metadata_location = ?2
-                     WHERE catalog_name = ?3 AND table_namespace = ?4 AND table_name = ?5
-                       AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
-                       AND metadata_location = ?2",
-                    params![new_location, current_location, name, ns, tbl],
-                )
-                .map_err(|e| db_err("commit", e))
-            })
-            .await?;
-        if swapped == 0 {
-            return Err(Error::new(
-                ErrorKind::CatalogCommitConflicts,
-                format!("commit conflicted for table {ident}: its metadata changed meanwhile"),
-            )
-            .with_retryable(true));
-        }
-        Ok(staged)
+        let requirements = commit.take_requirements();
+        let updates = commit.take_updates();
+        self.commit_table(&ident, &requirements, updates).await
     }
 }

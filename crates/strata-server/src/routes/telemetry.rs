@@ -19,7 +19,7 @@ use crate::state::AppState;
 pub const MAX_BATCH_BYTES: usize = 5 << 20;
 
 /// Which schema module's scope a stream's writers need.
-fn module_of_stream(stream: StreamName) -> &'static str {
+pub(crate) fn module_of_stream(stream: StreamName) -> &'static str {
     match stream {
         StreamName::Commerce => "order",
         StreamName::Publication => "publisher",

@@ -121,6 +121,8 @@ pub struct Options {
     /// Run the three telemetry pipelines (log → an embedded lake under the data directory, 200 ms
     /// roll interval), as `strata serve` does, and report them on /metrics and /api/health.
     pub pipelines: bool,
+    /// Serve an embedded lake (tables created) under the data directory at `/iceberg`.
+    pub lake: bool,
 }
 
 pub async fn start() -> Server {
@@ -173,10 +175,22 @@ pub async fn start_with(options: Options) -> Server {
         "lake",
     ));
     let (mut lake, mut pipelines) = (None, None);
+    if options.lake && !options.pipelines {
+        let opened = strata_lake::Lake::open(strata_lake::LakeConfig::embedded(dir.path()))
+            .await
+            .expect("lake");
+        opened.ensure_tables().await.expect("lake tables");
+        state = state.with_lake_catalog(opened.embedded_catalog().cloned());
+        lake = Some(opened);
+    }
     if options.pipelines {
         let opened = strata_lake::Lake::open(strata_lake::LakeConfig::embedded(dir.path()))
             .await
             .expect("open the lake");
+        if options.lake {
+            opened.ensure_tables().await.expect("lake tables");
+            state = state.with_lake_catalog(opened.embedded_catalog().cloned());
+        }
         let mut config = strata_pipeline::PipelineConfig::default();
         config.batch.roll_interval = std::time::Duration::from_millis(200);
         let cancel = tokio_util::sync::CancellationToken::new();

@@ -43,18 +43,24 @@ pub struct Running {
     _lock: RunLock,
 }
 
-/// Starts the pipelines of the data directory on `events` (one process per data directory).
+/// Opens the data directory's lake (`<data-dir>/lake`, embedded catalog).
+pub async fn open_lake(global: &GlobalOpts) -> Result<Lake> {
+    let lake_dir = global.data_dir.join("lake");
+    Lake::open(LakeConfig::embedded(&global.data_dir))
+        .await
+        .with_context(|| format!("open the lake in {}", lake_dir.display()))
+}
+
+/// Starts the pipelines of the data directory on `events`, writing into `lake` (one process per
+/// data directory).
 pub async fn start(
     global: &GlobalOpts,
     opts: &PipelineOpts,
     events: Arc<dyn EventLog>,
+    lake: Lake,
 ) -> Result<Running> {
     let lock = RunLock::acquire(&global.data_dir)?;
-    let config = LakeConfig::embedded(&global.data_dir);
     let lake_dir = global.data_dir.join("lake");
-    let lake = Lake::open(config)
-        .await
-        .with_context(|| format!("open the lake in {}", lake_dir.display()))?;
     let definitions = match &opts.pipelines {
         Some(dir) => Definitions::Dir(dir.clone()),
         None => Definitions::BuiltIn,
@@ -145,7 +151,8 @@ pub fn log_progress(stats: &[PipelineStats], last: &mut HashMap<&'static str, (u
 
 async fn run_until_stopped(global: &GlobalOpts, args: PipelineRunArgs) -> Result<ExitCode> {
     let events = open_log(global).await?;
-    let running = start(global, &args.opts, events).await?;
+    let lake = open_lake(global).await?;
+    let running = start(global, &args.opts, events, lake).await?;
     // Check every second for a failed pipeline; log progress every --progress-interval.
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut logged = tokio::time::Instant::now();

@@ -1,5 +1,6 @@
 //! `strata serve`: the HTTP API on the embedded database or DATABASE_URL, with the telemetry
-//! pipelines (event log → Iceberg lake under the data directory) in the background.
+//! pipelines (event log → Iceberg lake under the data directory) in the background, and the
+//! lake's catalog over the Iceberg REST protocol at `/iceberg` (docs/lake.md).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -26,10 +27,12 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
     }
     let model = Arc::new(strata_schema::embedded().context("the schema built into this binary")?);
     let events = pipeline::open_log(global).await?;
+    // One lake for the pipelines and the Iceberg REST catalog at /iceberg.
+    let lake = pipeline::open_lake(global).await?;
     let pipelines = if args.no_pipelines {
         None
     } else {
-        Some(pipeline::start(global, &args.pipeline, events.clone()).await?)
+        Some(pipeline::start(global, &args.pipeline, events.clone(), lake.clone()).await?)
     };
     let state = strata_server::state(
         db.clone(),
@@ -41,7 +44,8 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
     .with_backlog(strata_server::backlog::Backlog::new(
         args.max_backlog,
         strata_pipeline::DEFAULT_CONSUMER,
-    ));
+    ))
+    .with_lake_catalog(lake.embedded_catalog().cloned());
     let state = match &pipelines {
         Some(p) => state.with_pipelines(p.stats_source()),
         None => state,

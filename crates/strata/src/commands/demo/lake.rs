@@ -11,7 +11,7 @@ use strata_domain::Database;
 use strata_domain::commands::reemit_order_events;
 use strata_domain::seed::referral_events;
 use strata_events::{Envelope, Event, EventLog, EventSource, StreamName, SyncBody, SyncOutcome};
-use strata_lake::{Lake, LakeConfig, LakeTable};
+use strata_lake::{Lake, LakeTable};
 
 use crate::cli::{GlobalOpts, PipelineOpts};
 use crate::commands::pipeline;
@@ -31,7 +31,8 @@ pub async fn stream_store(global: &GlobalOpts, db: &Database) -> Result<()> {
         pipelines: None,
         roll_interval: 1.0,
     };
-    let running = pipeline::start(global, &opts, log.clone()).await?;
+    let lake = pipeline::open_lake(global).await?;
+    let running = pipeline::start(global, &opts, log.clone(), lake.clone()).await?;
     let run = SyncRun::new();
     let result = feed(log.as_ref(), db, &run).await;
     let drained = match &result {
@@ -44,7 +45,7 @@ pub async fn stream_store(global: &GlobalOpts, db: &Database) -> Result<()> {
     if !stopped {
         bail!("a pipeline failed while stopping (see the log above)");
     }
-    print_lake(global).await
+    print_lake(global, &lake).await
 }
 
 /// Appends the three streams' events; the demo's own steps become sync events.
@@ -188,11 +189,8 @@ async fn wait_until_committed(log: &dyn EventLog, running: &pipeline::Running) -
 }
 
 /// One line per lake table: rows, files, bytes, snapshot.
-async fn print_lake(global: &GlobalOpts) -> Result<()> {
+async fn print_lake(global: &GlobalOpts, lake: &Lake) -> Result<()> {
     let lake_dir = global.data_dir.join("lake");
-    let lake = Lake::open(LakeConfig::embedded(&global.data_dir))
-        .await
-        .with_context(|| format!("open the lake in {}", lake_dir.display()))?;
     println!("\nLake (Iceberg, {}):", lake_dir.display());
     for stream in StreamName::ALL {
         for table in [LakeTable::Telemetry(stream), LakeTable::Rejected(stream)] {
