@@ -119,6 +119,22 @@ pub struct ConsumerOffset {
     pub committed: Offset,
 }
 
+/// The stored JSON of `event`, after checking it belongs to `stream`: what every backend's append
+/// does first, so a mixed batch is refused before anything is written.
+pub(crate) fn encode_for(stream: StreamName, event: &Event) -> Result<String, LogError> {
+    if event.stream() != stream {
+        return Err(LogError::StreamMismatch {
+            event_id: event.event_id().clone(),
+            expected: stream,
+            actual: event.stream(),
+        });
+    }
+    event.to_json().map_err(|source| LogError::Encode {
+        event_id: event.event_id().clone(),
+        source,
+    })
+}
+
 /// Longest consumer name accepted.
 pub const MAX_CONSUMER_NAME: usize = 128;
 

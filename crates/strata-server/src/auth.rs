@@ -56,6 +56,25 @@ impl RateLimiter {
     }
 }
 
+/// The caller behind the request's bearer key or JWT assertion header (no scope check).
+pub(crate) async fn verify_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Caller, AuthError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let assertion = state
+        .verifier
+        .assertion_header()
+        .and_then(|h| headers.get(h))
+        .and_then(|v| v.to_str().ok());
+    state
+        .verifier
+        .verify_request(&state.db, authorization, assertion)
+        .await
+}
+
 /// Authenticate the request and check the caller may `verb` the module owning `table`.
 pub async fn authorize(
     state: &AppState,
@@ -74,28 +93,16 @@ pub async fn authorize_module(
     module: &str,
     verb: Verb,
 ) -> ApiResult<Caller> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let assertion = state
-        .verifier
-        .assertion_header()
-        .and_then(|h| headers.get(h))
-        .and_then(|v| v.to_str().ok());
-    let caller = state
-        .verifier
-        .verify_request(&state.db, authorization, assertion)
-        .await
-        .map_err(|e| match e {
-            AuthError::Unavailable(_) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable; retry shortly",
-            ),
-            _ => Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "missing or invalid credentials: send `Authorization: Bearer <api key>`",
-            ),
-        })?;
+    let caller = verify_caller(state, headers).await.map_err(|e| match e {
+        AuthError::Unavailable(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unavailable; retry shortly",
+        ),
+        _ => Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid credentials: send `Authorization: Bearer <api key>`",
+        ),
+    })?;
     if let Err(wait) = state.limiter.check(&caller.principal_uid) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use strata_domain::identity::{AuthError, Verb};
 use strata_events::StreamName;
 use strata_iceberg_rest::{Authorizer, Denied, Service, Target};
@@ -60,17 +60,7 @@ impl Authorizer for KeyAuthorizer {
         verb: strata_iceberg_rest::Verb,
     ) -> Result<(), Denied> {
         let state = &self.state;
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let assertion = state
-            .verifier
-            .assertion_header()
-            .and_then(|h| headers.get(h))
-            .and_then(|v| v.to_str().ok());
-        let caller = state
-            .verifier
-            .verify_request(&state.db, authorization, assertion)
+        let caller = crate::auth::verify_caller(state, headers)
             .await
             .map_err(|e| match e {
                 AuthError::Unavailable(_) => {

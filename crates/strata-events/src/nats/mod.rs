@@ -384,17 +384,7 @@ struct Encoded {
 fn encode(stream: StreamName, events: Vec<Event>) -> Result<Vec<Encoded>, LogError> {
     let mut encoded = Vec::with_capacity(events.len());
     for event in events {
-        if event.stream() != stream {
-            return Err(LogError::StreamMismatch {
-                event_id: event.event_id().clone(),
-                expected: stream,
-                actual: event.stream(),
-            });
-        }
-        let payload = event.to_json().map_err(|source| LogError::Encode {
-            event_id: event.event_id().clone(),
-            source,
-        })?;
+        let payload = crate::log::encode_for(stream, &event)?;
         encoded.push(Encoded {
             event_id: event.event_id().clone(),
             payload: Bytes::from(payload),

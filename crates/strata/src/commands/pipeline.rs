@@ -157,7 +157,7 @@ async fn run_until_stopped(global: &GlobalOpts, args: PipelineRunArgs) -> Result
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut logged = tokio::time::Instant::now();
     let mut last = HashMap::new();
-    let signal = stop_signal();
+    let signal = strata_server::shutdown_signal();
     tokio::pin!(signal);
     loop {
         tokio::select! {
@@ -182,26 +182,4 @@ async fn run_until_stopped(global: &GlobalOpts, args: PipelineRunArgs) -> Result
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
