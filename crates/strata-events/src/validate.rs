@@ -9,7 +9,7 @@ use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, value::RawValue};
 
 use crate::{Event, SCHEMA_VERSION, StreamName, envelope::unsupported_version, value::EventId};
 
@@ -236,20 +236,11 @@ pub fn validate_batch(
         let line = item.line;
         let checked = match item.json {
             Json::Parsed(value) => check_event(stream, index, line, value, &clock),
-            Json::Raw(text) => match serde_json::from_slice::<Value>(text) {
-                Ok(value) => check_event(stream, index, line, value, &clock),
-                Err(e) => Err(Rejected {
-                    index,
-                    line,
-                    event_id: None,
-                    kind: RejectionKind::MalformedJson,
-                    reason: format!(
-                        "malformed JSON on line {}, column {}: {}",
-                        line.unwrap_or(1),
-                        e.column(),
-                        message_without_position(&e)
-                    ),
-                }),
+            // The common case, a valid event with its id, is decoded once, straight from its
+            // text; anything else takes the slower path below, which names what is wrong.
+            Json::Raw(text) => match Event::from_json(stream, text) {
+                Ok(event) => accept(event, index, line, false, &clock),
+                Err(_) => check_text(stream, index, line, text, &clock),
             },
         };
         match checked {
@@ -284,6 +275,17 @@ struct Item<'a> {
 }
 
 fn array_items(body: &[u8]) -> Result<Vec<Item<'_>>, BatchError> {
+    // Split the array into each event's text without building values; a body that is not an
+    // array of JSON values is parsed again below only to say why.
+    if let Ok(raw) = serde_json::from_slice::<Vec<&RawValue>>(body) {
+        return Ok(raw
+            .into_iter()
+            .map(|v| Item {
+                line: None,
+                json: Json::Raw(v.get().as_bytes()),
+            })
+            .collect());
+    }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(values)) => Ok(values
             .into_iter()
@@ -320,6 +322,32 @@ struct Clock {
     /// `now + max_future`, or `None` if that is past the end of time (no limit then).
     deadline: Option<DateTime<Utc>>,
     max_future: TimeDelta,
+}
+
+/// The slow path for one event's text: parse it as JSON (a malformed NDJSON line costs only that
+/// line), then [`check_event`] for a reason that names the field.
+fn check_text(
+    stream: StreamName,
+    index: usize,
+    line: Option<usize>,
+    text: &[u8],
+    clock: &Clock,
+) -> Result<Accepted, Rejected> {
+    match serde_json::from_slice::<Value>(text) {
+        Ok(value) => check_event(stream, index, line, value, clock),
+        Err(e) => Err(Rejected {
+            index,
+            line,
+            event_id: None,
+            kind: RejectionKind::MalformedJson,
+            reason: format!(
+                "malformed JSON on line {}, column {}: {}",
+                line.unwrap_or(1),
+                e.column(),
+                message_without_position(&e)
+            ),
+        }),
+    }
 }
 
 /// Checks one event: envelope fields first (with reasons tailored to them), then the full decode.
@@ -396,23 +424,36 @@ fn check_event(
 
     let event =
         decode(stream, Value::Object(map)).map_err(|(kind, reason)| reject(kind, reason))?;
+    accept(event, index, line, id_minted, clock)
+}
 
+/// The last check, on a decoded event: its `occurred_ts` is not too far ahead of the clock.
+fn accept(
+    event: Event,
+    index: usize,
+    line: Option<usize>,
+    id_minted: bool,
+    clock: &Clock,
+) -> Result<Accepted, Rejected> {
     let occurred = event.occurred_ts();
     if let Some(deadline) = clock.deadline
         && occurred > deadline
     {
         let ahead = occurred - clock.now;
-        return Err(reject(
-            RejectionKind::FutureTimestamp,
-            format!(
+        return Err(Rejected {
+            index,
+            line,
+            // A minted id was never the client's: it is not echoed.
+            event_id: (!id_minted).then(|| event.event_id().to_string()),
+            kind: RejectionKind::FutureTimestamp,
+            reason: format!(
                 "field `occurred_ts` ({}) is {} ahead of the server clock; at most {} is allowed",
                 crate::envelope::rfc3339::format(&occurred),
                 human_delta(ahead),
                 human_delta(clock.max_future)
             ),
-        ));
+        });
     }
-
     Ok(Accepted {
         index,
         event,

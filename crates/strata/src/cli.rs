@@ -325,6 +325,20 @@ pub struct IngestBenchArgs {
     /// Seed of the generated events.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// The generated events: `lean` orders of one line with only the ids, amounts and the
+    /// product title (about 700 bytes of JSON, near the 500 the target is set for), or `full`
+    /// orders of 1 to 3 lines with every optional field (about 1.4 KB).
+    #[arg(long, value_enum, default_value = "lean")]
+    pub shape: EventShape,
+}
+
+/// How big the events of `strata bench ingest` are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventShape {
+    /// One line, required fields and a title: about 700 bytes.
+    Lean,
+    /// One to three lines, every field: about 1.4 KB.
+    Full,
 }
 
 #[derive(Debug, Args)]

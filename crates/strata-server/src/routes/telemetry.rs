@@ -7,8 +7,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use strata_events::{BatchError, BatchFormat, Limits, StreamName, validate_batch};
+use serde::Serialize;
+use strata_events::{
+    BatchError, BatchFormat, EventId, Limits, Rejected, StreamName, validate_batch,
+};
 
 use super::resources::query_pairs;
 use crate::auth::{Verb, authorize_module};
@@ -69,7 +71,9 @@ pub async fn ingest(
             other => Problem::bad_request(other.to_string()),
         },
     )?;
-    let events: Vec<_> = outcome.accepted.iter().map(|a| a.event.clone()).collect();
+    let indexes: Vec<usize> = outcome.accepted.iter().map(|a| a.index).collect();
+    let rejected = outcome.rejected;
+    let events: Vec<_> = outcome.accepted.into_iter().map(|a| a.event).collect();
     let receipt = if events.is_empty() {
         None
     } else {
@@ -83,25 +87,42 @@ pub async fn ingest(
         s.backlog.appended(stream, receipt.appended());
         Some(receipt)
     };
-    let accepted: Vec<_> = outcome
-        .accepted
+    let accepted: Vec<_> = indexes
         .iter()
         .zip(receipt.iter().flat_map(|r| r.entries.iter()))
-        .map(|(a, entry)| {
-            json!({
-                "index": a.index,
-                "event_id": entry.event_id.to_string(),
-                "offset": entry.offset,
-                "duplicate": entry.duplicate,
-            })
+        .map(|(&index, entry)| AcceptedEvent {
+            index,
+            event_id: &entry.event_id,
+            offset: entry.offset,
+            duplicate: entry.duplicate,
         })
         .collect();
-    let body = json!({
-        "stream": stream.wire_name(),
-        "accepted_count": accepted.len(),
-        "rejected_count": outcome.rejected.len(),
-        "accepted": accepted,
-        "rejected": outcome.rejected,
-    });
+    let body = IngestAnswer {
+        stream: stream.wire_name(),
+        accepted_count: accepted.len(),
+        rejected_count: rejected.len(),
+        accepted,
+        rejected: &rejected,
+    };
     Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+/// The answer to an ingest: every event of the batch, accepted (where it is in the log) or
+/// rejected (why). Typed rather than built as a `Value`, since a batch may hold 10,000 events.
+#[derive(Serialize)]
+struct IngestAnswer<'a> {
+    stream: &'static str,
+    accepted_count: usize,
+    rejected_count: usize,
+    accepted: Vec<AcceptedEvent<'a>>,
+    rejected: &'a [Rejected],
+}
+
+/// One accepted event of [`IngestAnswer`].
+#[derive(Serialize)]
+struct AcceptedEvent<'a> {
+    index: usize,
+    event_id: &'a EventId,
+    offset: u64,
+    duplicate: bool,
 }

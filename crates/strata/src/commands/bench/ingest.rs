@@ -1,4 +1,4 @@
-//! `strata bench ingest`: layer 2's targets. Commerce events of about 500 bytes of JSON, posted
+//! `strata bench ingest`: layer 2's targets. Commerce events (about 700 bytes of JSON by default), posted
 //! as NDJSON batches to `POST /v1/telemetry/commerce` by concurrent clients, through the durable
 //! event log and the commerce pipeline, until the last one is in a committed Iceberg snapshot;
 //! against the raw ceiling (the same events as Arrow batches written straight to one zstd Parquet
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::harness::{Http, Server};
 use super::{engine_label, schema, scratch};
-use crate::cli::{GlobalOpts, IngestBenchArgs};
+use crate::cli::{EventShape, GlobalOpts, IngestBenchArgs};
 
 /// Distinct event bodies; each sent event is one of them with a fresh id.
 const TEMPLATES: usize = 1_000;
@@ -79,7 +79,7 @@ async fn bench(
     .context("start the pipelines")?;
     let server = Server::start(db.clone(), events.clone()).await?;
     let http = Http::new(&server.base, &key, args.clients as usize)?;
-    let templates = Arc::new(Templates::new(args.seed)?);
+    let templates = Arc::new(Templates::new(args.seed, args.shape)?);
     eprintln!(
         "{} events in NDJSON batches of {} ({} B of JSON per event on average), {} clients, roll interval {} s",
         args.events,
@@ -348,13 +348,13 @@ struct Templates {
 }
 
 impl Templates {
-    fn new(seed: u64) -> Result<Self> {
+    fn new(seed: u64, shape: EventShape) -> Result<Self> {
         let mut rng = StdRng::seed_from_u64(seed);
         let base_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
         let mut events = Vec::with_capacity(TEMPLATES);
         let mut lines = Vec::with_capacity(TEMPLATES);
         for i in 0..TEMPLATES {
-            let event = order_event(&mut rng, i)?;
+            let event = order_event(&mut rng, i, shape)?;
             let json = event.to_json()?;
             let id = event.event_id().as_str();
             let at = json
@@ -428,10 +428,12 @@ const PRODUCTS: &[(&str, &str, &str)] = &[
     ("Merino Beanie", "merino-beanie", "Charcoal"),
 ];
 
-fn order_event(rng: &mut StdRng, i: usize) -> Result<Event> {
+fn order_event(rng: &mut StdRng, i: usize, shape: EventShape) -> Result<Event> {
+    let full = shape == EventShape::Full;
     let mut lines = Vec::new();
     let mut subtotal = Decimal::ZERO;
-    for _ in 0..rng.random_range(1..=3) {
+    let line_count = if full { rng.random_range(1..=3) } else { 1 };
+    for _ in 0..line_count {
         let (title, handle, variant) = PRODUCTS[rng.random_range(0..PRODUCTS.len())];
         let quantity = rng.random_range(1..=3);
         let unit = Decimal::new(rng.random_range(900..15_000), 2);
@@ -441,10 +443,10 @@ fn order_event(rng: &mut StdRng, i: usize) -> Result<Event> {
             line_item_uid: uid(rng, "ordli")?,
             product_uid: Some(uid(rng, "prd")?),
             product_title: Some(title.to_owned()),
-            product_handle: Some(handle.to_owned()),
-            variant_uid: Some(uid(rng, "var")?),
-            variant_title: Some(variant.to_owned()),
-            sku: Some(format!("SKU-{}", rng.random_range(1000..9999))),
+            product_handle: full.then(|| handle.to_owned()),
+            variant_uid: if full { Some(uid(rng, "var")?) } else { None },
+            variant_title: full.then(|| variant.to_owned()),
+            sku: full.then(|| format!("SKU-{}", rng.random_range(1000..9999))),
             quantity,
             unit_price: Amount::new(unit)?,
             subtotal: Amount::new(total)?,
@@ -476,13 +478,11 @@ fn order_event(rng: &mut StdRng, i: usize) -> Result<Event> {
                 order_uid: uid(rng, "ord")?,
                 order_number: format!("#{}", 1000 + i),
                 store_uid: uid(rng, "sto")?,
-                customer_uid: Some(uid(rng, "cus")?),
-                customer_email: Some(format!(
-                    "customer{}@example.com",
-                    rng.random_range(1..50_000)
-                )),
-                region_uid: Some(uid(rng, "reg")?),
-                sales_channel_uid: Some(uid(rng, "sc")?),
+                customer_uid: if full { Some(uid(rng, "cus")?) } else { None },
+                customer_email: full
+                    .then(|| format!("customer{}@example.com", rng.random_range(1..50_000))),
+                region_uid: if full { Some(uid(rng, "reg")?) } else { None },
+                sales_channel_uid: if full { Some(uid(rng, "sc")?) } else { None },
                 currency_code: CurrencyCode::parse("usd")?,
                 item_total: amount(subtotal)?,
                 subtotal: amount(subtotal)?,
