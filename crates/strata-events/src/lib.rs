@@ -14,6 +14,8 @@
 
 mod commerce;
 mod envelope;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 mod log;
 mod nats;
 mod publication;

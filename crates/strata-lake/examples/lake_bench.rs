@@ -7,73 +7,10 @@
 //!
 //! Leaves the lake in `<data-dir>/lake` for other readers (PyIceberg, DuckDB) to check.
 
-use std::{path::PathBuf, str::FromStr, sync::Arc, time::Instant};
+use std::{path::PathBuf, sync::Arc, time::Instant};
 
-use chrono::{Duration, TimeZone, Utc};
-use rust_decimal::Decimal;
-use strata_events::{
-    Amount, CommerceBody, CommerceKind, CommerceLine, CurrencyCode, Delivery, Envelope, Event,
-    EventSource, OrderSnapshot, StreamName,
-};
+use strata_events::{Delivery, StreamName, fixtures::bench_order};
 use strata_lake::{DEFAULT_LANE, Lake, LakeConfig, LakeTable, events_batch, writer_properties};
-
-fn uid<T: FromStr>(prefix: &str) -> T
-where
-    T::Err: std::fmt::Debug,
-{
-    T::from_str(&format!("{prefix}_{}", ulid::Ulid::new())).expect("valid uid")
-}
-
-fn event(i: u64) -> Event {
-    let cents = 1_000 + (i % 9_000) as i64;
-    let amount = Amount::new(Decimal::new(cents, 2)).expect("amount");
-    let line = CommerceLine {
-        line_item_uid: uid("ordli"),
-        product_uid: Some(uid("prd")),
-        product_title: Some("Clear MagSafe Case".to_owned()),
-        product_handle: Some("clear-magsafe-case".to_owned()),
-        variant_uid: Some(uid("var")),
-        variant_title: Some("iPhone 16 Pro".to_owned()),
-        sku: Some("CMS-IP16P".to_owned()),
-        quantity: 1,
-        unit_price: amount,
-        subtotal: amount,
-        discount_total: Amount::ZERO,
-        tax_total: Amount::ZERO,
-        total: amount,
-    };
-    let at = Utc
-        .with_ymd_and_hms(2025, 3, 1, 0, 0, 0)
-        .single()
-        .expect("date")
-        + Duration::seconds((i * 7) as i64);
-    Envelope::new(
-        EventSource::parse("strata-domain").expect("source"),
-        at,
-        CommerceBody {
-            order: OrderSnapshot {
-                order_uid: uid("ord"),
-                order_number: format!("#{}", 1000 + i),
-                store_uid: uid("sto"),
-                customer_uid: Some(uid("cus")),
-                customer_email: Some("casey@example.com".to_owned()),
-                region_uid: Some(uid("reg")),
-                sales_channel_uid: Some(uid("sc")),
-                currency_code: CurrencyCode::parse("usd").expect("currency"),
-                item_total: amount,
-                subtotal: amount,
-                discount_total: Amount::ZERO,
-                shipping_total: Amount::ZERO,
-                tax_total: Amount::ZERO,
-                total: amount,
-                lines: vec![line],
-            },
-            attribution: None,
-            kind: CommerceKind::OrderCreated,
-        },
-    )
-    .into()
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -96,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deliveries: Vec<Delivery> = (1..=total)
         .map(|offset| Delivery {
             offset,
-            event: event(offset),
+            event: bench_order(offset),
         })
         .collect();
     let json_bytes: usize = deliveries

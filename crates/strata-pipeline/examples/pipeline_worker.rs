@@ -14,18 +14,12 @@
 
 use std::{
     path::{Path, PathBuf},
-    str::FromStr,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
-use chrono::TimeZone;
-use rust_decimal::Decimal;
-use strata_events::{
-    Amount, CommerceBody, CommerceKind, CommerceLine, CurrencyCode, Envelope, Event, EventLog,
-    EventSource, OrderSnapshot, SqliteLog, SqliteOptions, StreamName,
-};
+use strata_events::{Event, EventLog, SqliteLog, SqliteOptions, StreamName, fixtures::bench_order};
 use strata_lake::{Lake, LakeConfig, LakeTable};
 use strata_pipeline::{Definition, Pipeline, PipelineConfig, PipelineState, Transform};
 use tokio_util::sync::CancellationToken;
@@ -123,65 +117,6 @@ async fn run(dir: &Path, config: PipelineConfig) -> anyhow::Result<strata_pipeli
     Ok(report.stats)
 }
 
-fn uid<T: FromStr>(prefix: &str) -> T
-where
-    T::Err: std::fmt::Debug,
-{
-    T::from_str(&format!("{prefix}_{}", ulid::Ulid::new())).expect("valid uid")
-}
-
-/// A realistic commerce event (about 1 KB of JSON with one line).
-fn event(i: u64) -> Event {
-    let cents = 1_000 + (i % 9_000) as i64;
-    let amount = Amount::new(Decimal::new(cents, 2)).expect("amount");
-    let line = CommerceLine {
-        line_item_uid: uid("ordli"),
-        product_uid: Some(uid("prd")),
-        product_title: Some("Clear MagSafe Case".to_owned()),
-        product_handle: Some("clear-magsafe-case".to_owned()),
-        variant_uid: Some(uid("var")),
-        variant_title: Some("iPhone 16 Pro".to_owned()),
-        sku: Some("CMS-IP16P".to_owned()),
-        quantity: 1,
-        unit_price: amount,
-        subtotal: amount,
-        discount_total: Amount::ZERO,
-        tax_total: Amount::ZERO,
-        total: amount,
-    };
-    let at = chrono::Utc
-        .with_ymd_and_hms(2025, 3, 1, 0, 0, 0)
-        .single()
-        .expect("date")
-        + chrono::Duration::seconds((i * 7) as i64);
-    Envelope::new(
-        EventSource::parse("strata-domain").expect("source"),
-        at,
-        CommerceBody {
-            order: OrderSnapshot {
-                order_uid: uid("ord"),
-                order_number: format!("#{}", 1000 + i),
-                store_uid: uid("sto"),
-                customer_uid: Some(uid("cus")),
-                customer_email: Some("casey@example.com".to_owned()),
-                region_uid: Some(uid("reg")),
-                sales_channel_uid: Some(uid("sc")),
-                currency_code: CurrencyCode::parse("usd").expect("currency"),
-                item_total: amount,
-                subtotal: amount,
-                discount_total: Amount::ZERO,
-                shipping_total: Amount::ZERO,
-                tax_total: Amount::ZERO,
-                total: amount,
-                lines: vec![line],
-            },
-            attribution: None,
-            kind: CommerceKind::OrderCreated,
-        },
-    )
-    .into()
-}
-
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -196,7 +131,9 @@ async fn append(log: &SqliteLog, n: u64) -> anyhow::Result<(usize, f64)> {
     let mut bytes = 0usize;
     let mut i = start_head;
     while i < start_head + n {
-        let chunk: Vec<Event> = (i..(i + 10_000).min(start_head + n)).map(event).collect();
+        let chunk: Vec<Event> = (i..(i + 10_000).min(start_head + n))
+            .map(bench_order)
+            .collect();
         bytes += chunk
             .iter()
             .map(|e| e.to_json().map(|j| j.len()).unwrap_or(0))

@@ -2,13 +2,15 @@
 
 #![allow(dead_code)]
 
-use std::{collections::BTreeMap, str::FromStr};
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use rust_decimal::Decimal;
+// Not every test file uses every fixture.
+#[allow(unused_imports)]
+pub use strata_events::fixtures::{amount, commerce, day0, uid};
 use strata_events::{
-    Amount, Attribution, CommerceBody, CommerceKind, CommerceLine, CurrencyCode, Delivery,
-    DeviceType, EngagementKind, Envelope, Event, EventSource, LineQuantity, OrderSnapshot,
+    CurrencyCode, Delivery, DeviceType, EngagementKind, Envelope, Event, EventSource,
     PublicationBody, PublicationKind, SyncBody, SyncOutcome,
 };
 use strata_lake::{Lake, LakeConfig};
@@ -27,101 +29,6 @@ pub async fn open(data_dir: &std::path::Path) -> Lake {
     Lake::open(LakeConfig::embedded(data_dir))
         .await
         .expect("lake opens")
-}
-
-/// Midnight UTC of the first sample day.
-pub fn day0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 14, 0, 0, 0)
-        .single()
-        .expect("valid date")
-}
-
-pub fn uid<T: FromStr>(prefix: &str) -> T
-where
-    T::Err: std::fmt::Debug,
-{
-    T::from_str(&format!("{prefix}_{}", ulid::Ulid::new())).expect("valid uid")
-}
-
-pub fn amount(cents: i64) -> Amount {
-    Amount::new(Decimal::new(cents, 2)).expect("valid amount")
-}
-
-/// Commerce event number `i`: a total of `i + 1` dollars and `i % 3 + 1` units, at
-/// `day0 + i % days` days (so `days` consecutive days get events), cycling through every type.
-pub fn commerce(i: u64, days: u64) -> Event {
-    let units = (i % 3 + 1) as i64;
-    let total_cents = (i as i64 + 1) * 100;
-    let line = CommerceLine {
-        line_item_uid: uid("ordli"),
-        product_uid: Some(uid("prd")),
-        product_title: Some("Clear MagSafe Case".to_owned()),
-        product_handle: Some("clear-magsafe-case".to_owned()),
-        variant_uid: Some(uid("var")),
-        variant_title: Some("iPhone 16 Pro".to_owned()),
-        sku: Some("CMS-IP16P".to_owned()),
-        quantity: units,
-        unit_price: amount(total_cents / units),
-        subtotal: amount(total_cents),
-        discount_total: Amount::ZERO,
-        tax_total: Amount::ZERO,
-        total: amount(total_cents),
-    };
-    let first = line.line_item_uid.clone();
-    let kind = match i % 5 {
-        0 => CommerceKind::OrderCreated,
-        1 => CommerceKind::OrderCompleted,
-        2 => CommerceKind::PaymentCaptured {
-            payment_uid: uid("pay"),
-            amount: amount(total_cents),
-        },
-        3 => CommerceKind::FulfillmentShipped {
-            fulfillment_uid: uid("ful"),
-            location_uid: uid("sloc"),
-            lines: vec![LineQuantity {
-                line_item_uid: first,
-                quantity: units,
-            }],
-        },
-        _ => CommerceKind::ReturnRequested {
-            return_uid: uid("ret"),
-            lines: vec![LineQuantity {
-                line_item_uid: first,
-                quantity: 1,
-            }],
-        },
-    };
-    let at = day0() + Duration::days((i % days) as i64) + Duration::seconds(i as i64);
-    Envelope::new(
-        EventSource::parse("strata-domain").expect("source"),
-        at,
-        CommerceBody {
-            order: OrderSnapshot {
-                order_uid: uid("ord"),
-                order_number: format!("#{}", 1000 + i),
-                store_uid: uid("sto"),
-                customer_uid: Some(uid("cus")),
-                customer_email: Some("casey@example.com".to_owned()),
-                region_uid: Some(uid("reg")),
-                sales_channel_uid: None,
-                currency_code: CurrencyCode::parse("usd").expect("currency"),
-                item_total: amount(total_cents),
-                subtotal: amount(total_cents),
-                discount_total: Amount::ZERO,
-                shipping_total: Amount::ZERO,
-                tax_total: Amount::ZERO,
-                total: amount(total_cents),
-                lines: vec![line],
-            },
-            attribution: i.is_multiple_of(2).then(|| Attribution {
-                publisher_uid: uid("pub"),
-                referral_uid: None,
-                referral_link_uid: None,
-            }),
-            kind,
-        },
-    )
-    .into()
 }
 
 /// Deliveries with offsets `first..=last` of commerce events over `days` days.

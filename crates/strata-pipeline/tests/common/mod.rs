@@ -6,7 +6,6 @@
 use std::{
     collections::BTreeMap,
     path::Path,
-    str::FromStr,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -15,9 +14,11 @@ use arrow_array::{Array, StringArray};
 use chrono::{TimeZone, Utc};
 use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
+// Not every test file uses every fixture.
+#[allow(unused_imports)]
+pub use strata_events::fixtures::{amount, commerce, commerce_numbered, uid};
 use strata_events::{
-    Amount, Attribution, CommerceBody, CommerceKind, CommerceLine, CurrencyCode, DeviceType,
-    Envelope, Event, EventLog, EventSource, LineQuantity, OrderSnapshot, PublicationBody,
+    CurrencyCode, DeviceType, Envelope, Event, EventLog, EventSource, PublicationBody,
     PublicationKind, SqliteLog, SqliteOptions, StreamName, SyncBody, SyncOutcome,
 };
 use strata_lake::{ColumnSum, Lake, LakeConfig, LakeTable};
@@ -145,105 +146,6 @@ pub async fn wait_for(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn uid<T: FromStr>(prefix: &str) -> T
-where
-    T::Err: std::fmt::Debug,
-{
-    T::from_str(&format!("{prefix}_{}", ulid::Ulid::new())).expect("valid uid")
-}
-
-fn amount(cents: i64) -> Amount {
-    Amount::new(Decimal::new(cents, 2)).expect("valid amount")
-}
-
-/// Commerce event number `i`: a total of `i + 1` dollars, type cycling by `i % 5` (4 is
-/// `return_requested`), spread over `days` days, with the given order number.
-pub fn commerce_numbered(i: u64, days: u64, order_number: String) -> Event {
-    let units = (i % 3 + 1) as i64;
-    let total_cents = (i as i64 + 1) * 100;
-    let line = CommerceLine {
-        line_item_uid: uid("ordli"),
-        product_uid: Some(uid("prd")),
-        product_title: Some("Clear MagSafe Case".to_owned()),
-        product_handle: Some("clear-magsafe-case".to_owned()),
-        variant_uid: Some(uid("var")),
-        variant_title: Some("iPhone 16 Pro".to_owned()),
-        sku: Some("CMS-IP16P".to_owned()),
-        quantity: units,
-        unit_price: amount(total_cents / units),
-        subtotal: amount(total_cents),
-        discount_total: Amount::ZERO,
-        tax_total: Amount::ZERO,
-        total: amount(total_cents),
-    };
-    let first = line.line_item_uid.clone();
-    let kind = match i % 5 {
-        0 => CommerceKind::OrderCreated,
-        1 => CommerceKind::OrderCompleted,
-        2 => CommerceKind::PaymentCaptured {
-            payment_uid: uid("pay"),
-            amount: amount(total_cents),
-        },
-        3 => CommerceKind::FulfillmentShipped {
-            fulfillment_uid: uid("ful"),
-            location_uid: uid("sloc"),
-            lines: vec![LineQuantity {
-                line_item_uid: first,
-                quantity: units,
-            }],
-        },
-        _ => CommerceKind::ReturnRequested {
-            return_uid: uid("ret"),
-            lines: vec![LineQuantity {
-                line_item_uid: first,
-                quantity: 1,
-            }],
-        },
-    };
-    let day0 = Utc
-        .with_ymd_and_hms(2025, 3, 14, 0, 0, 0)
-        .single()
-        .expect("date");
-    let at = day0
-        + chrono::Duration::days((i % days.max(1)) as i64)
-        + chrono::Duration::seconds((i % 86_000) as i64);
-    Envelope::new(
-        EventSource::parse("strata-domain").expect("source"),
-        at,
-        CommerceBody {
-            order: OrderSnapshot {
-                order_uid: uid("ord"),
-                order_number,
-                store_uid: uid("sto"),
-                customer_uid: Some(uid("cus")),
-                customer_email: Some("casey@example.com".to_owned()),
-                region_uid: Some(uid("reg")),
-                sales_channel_uid: None,
-                currency_code: CurrencyCode::parse("usd").expect("currency"),
-                item_total: amount(total_cents),
-                subtotal: amount(total_cents),
-                discount_total: Amount::ZERO,
-                shipping_total: Amount::ZERO,
-                tax_total: Amount::ZERO,
-                total: amount(total_cents),
-                lines: vec![line],
-            },
-            attribution: i.is_multiple_of(2).then(|| Attribution {
-                publisher_uid: uid("pub"),
-                referral_uid: None,
-                referral_link_uid: None,
-            }),
-            kind,
-        },
-    )
-    .into()
-}
-
-/// Commerce event `i` with order number `#<1000 + i>`.
-pub fn commerce(i: u64, days: u64) -> Event {
-    commerce_numbered(i, days, format!("#{}", 1000 + i))
 }
 
 /// Commerce events `from..from + n`.
