@@ -104,6 +104,16 @@ pub enum LakeError {
     /// A table name that is not `<namespace>.<table>`, or a table this lake does not know.
     #[error("unknown table `{0}`: expected `<namespace>.<table>`, e.g. `commerce.telemetry`")]
     UnknownTable(String),
+    /// A snapshot id the table does not have (expired, or never existed).
+    #[error(
+        "table {table} has no snapshot {snapshot_id}: list its snapshots with `strata lake snapshots {table}`"
+    )]
+    NoSuchSnapshot {
+        /// The table.
+        table: String,
+        /// The snapshot asked for.
+        snapshot_id: i64,
+    },
     /// A blocking task (SQLite access) panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(String),

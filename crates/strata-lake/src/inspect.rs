@@ -233,19 +233,47 @@ pub async fn describe(table: &Table) -> Result<TableDescription> {
 
 /// The live data files of the current snapshot, sorted by path.
 pub async fn live_files(table: &Table) -> Result<Vec<FileInfo>> {
+    match table.metadata().current_snapshot() {
+        Some(snapshot) => Ok(snapshot_files(table, snapshot.snapshot_id()).await?.data),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// What a reader must open to see one snapshot of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotFiles {
+    /// The snapshot.
+    pub snapshot_id: i64,
+    /// Its live data files, sorted by path.
+    pub data: Vec<FileInfo>,
+    /// Its live delete files (position or equality deletes). Strata's writers never produce
+    /// them; a reader that only reads data files must refuse a snapshot that has any.
+    pub deletes: Vec<String>,
+}
+
+/// The live files of snapshot `snapshot_id` of `table`; [`LakeError::NoSuchSnapshot`] if the
+/// table has no such snapshot (any more).
+pub async fn snapshot_files(table: &Table, snapshot_id: i64) -> Result<SnapshotFiles> {
     let metadata = table.metadata();
-    let Some(snapshot) = metadata.current_snapshot() else {
-        return Ok(Vec::new());
-    };
+    let snapshot =
+        metadata
+            .snapshot_by_id(snapshot_id)
+            .ok_or_else(|| LakeError::NoSuchSnapshot {
+                table: table.identifier().to_string(),
+                snapshot_id,
+            })?;
     let list = table.manifest_list_reader(snapshot).load().await?;
     let mut files = Vec::new();
+    let mut deletes = Vec::new();
     for manifest_file in list.entries() {
         let manifest = manifest_file.load_manifest(table.file_io()).await?;
         let spec = metadata.partition_spec_by_id(manifest_file.partition_spec_id);
         for entry in manifest.entries() {
-            if entry.status() == ManifestStatus::Deleted
-                || entry.content_type() != DataContentType::Data
-            {
+            if entry.status() == ManifestStatus::Deleted {
+                continue;
+            }
+            if entry.content_type() != DataContentType::Data {
+                deletes.push(entry.data_file().file_path().to_owned());
                 continue;
             }
             let data = entry.data_file();
@@ -263,7 +291,12 @@ pub async fn live_files(table: &Table) -> Result<Vec<FileInfo>> {
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    deletes.sort();
+    Ok(SnapshotFiles {
+        snapshot_id,
+        data: files,
+        deletes,
+    })
 }
 
 /// The sum of a column, in the column's own arithmetic.

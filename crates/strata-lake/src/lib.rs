@@ -33,8 +33,8 @@ pub use error::{LakeError, Result};
 pub use iceberg;
 use iceberg::{Catalog, TableIdent, table::Table};
 pub use inspect::{
-    ColumnInfo, ColumnSum, FileInfo, ScanStats, SnapshotInfo, TableDescription, TableSummary,
-    describe, list_tables, live_files, scan_stats, summarize,
+    ColumnInfo, ColumnSum, FileInfo, ScanStats, SnapshotFiles, SnapshotInfo, TableDescription,
+    TableSummary, describe, list_tables, live_files, scan_stats, snapshot_files, summarize,
 };
 pub use offsets::{CommitRange, DEFAULT_LANE};
 pub use spec::{Column, LakeTable, MONEY_PRECISION, MONEY_SCALE, table_properties};

@@ -140,7 +140,60 @@ pub enum Command {
     /// The telemetry streams' event log under --data-dir/streams: send events to it.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Run SQL with DuckDB over the lake's tables (read-only; time travel with AT SNAPSHOT / AS OF).
+    #[command(after_help = QUERY_AFTER_HELP)]
+    Query(QueryArgs),
 }
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run one SQL statement with DuckDB (embedded) over the Iceberg lake under \
+    --data-dir/lake. Tables are named as in the catalog (commerce.telemetry, sync.rejected, ...) and \
+    read at their current snapshot, or at a past one: `commerce.telemetry AT SNAPSHOT <id>` or \
+    `commerce.telemetry AS OF '2026-11-28T12:00:00Z'`. DuckDB's whole dialect is available (window \
+    functions, QUALIFY, PIVOT, ...), but it can read only the lake's files: it writes no file, \
+    attaches no database and loads no extension. The snapshot each table was read at is printed on \
+    stderr, so an answer can be reproduced."
+)]
+pub struct QueryArgs {
+    /// The SQL statement; `-` reads it from stdin.
+    #[arg(value_name = "SQL")]
+    pub sql: String,
+    /// How to print the result: `table` (aligned, for people), `csv`, `json` (one array of
+    /// objects), `ndjson` (one object per line), or `parquet` (needs --output).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: QueryFormat,
+    /// Write the result to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Print at most this many rows in `table` format (the rest are counted).
+    #[arg(long, default_value_t = 100)]
+    pub max_rows: usize,
+}
+
+/// Output formats of `strata query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// A Parquet file (zstd).
+    Parquet,
+}
+
+const QUERY_AFTER_HELP: &str = "Examples:
+  strata query \"SELECT event_type, count(*) FROM commerce.telemetry GROUP BY ALL ORDER BY 2 DESC\"
+  strata query \"SELECT date_trunc('day', occurred_ts) AS day, count(*) FROM commerce.telemetry GROUP BY 1\"
+  strata query \"SELECT count(*) FROM commerce.telemetry AT SNAPSHOT 4263171953447851193\"
+  strata query \"SELECT count(*) FROM commerce.telemetry AS OF '2026-11-28T12:00:00Z'\"
+  strata query --format csv -o orders.csv \"SELECT * FROM commerce.telemetry\"
+  strata lake tables        the tables and their current snapshots
+";
 
 #[derive(Debug, Subcommand)]
 pub enum PipelineCommand {

@@ -322,6 +322,72 @@ fn events_send_then_pipeline_run_then_lake_commands() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(stdout(&out).contains("COMMIT ID"), "{}", show(&out));
 
+    // query: DuckDB over the same snapshot, in every format; time travel; refusals exit 2.
+    let snapshot = last["snapshot_id"].as_i64().expect("a snapshot id");
+    let out = run(strata(&data).args([
+        "query",
+        "SELECT event_type, count(*) AS n FROM publication.telemetry GROUP BY ALL ORDER BY ALL",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("event_type") && text.contains("| n "),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("publication.telemetry at snapshot {snapshot}")),
+        "{}",
+        show(&out)
+    );
+    let out = run(strata(&data).args([
+        "query",
+        "--format",
+        "json",
+        &format!("SELECT count(*) AS n FROM publication.telemetry AT SNAPSHOT {snapshot}"),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(json_out(&out), serde_json::json!([{"n": 4}]));
+    let out = run(strata(&data).args([
+        "query",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM commerce.telemetry",
+    ]));
+    assert_eq!(stdout(&out), "n\n0\n", "{}", show(&out));
+    let out = run_with_stdin(
+        strata(&data).args(["query", "--format", "ndjson", "-"]),
+        "SELECT count(*) AS n FROM publication.telemetry",
+    );
+    assert_eq!(stdout(&out), "{\"n\":4}\n", "{}", show(&out));
+    let parquet = data.join("out.parquet");
+    let out = run(strata(&data).args([
+        "query",
+        "--format",
+        "parquet",
+        "-o",
+        parquet.to_str().expect("utf-8 path"),
+        "SELECT * FROM publication.telemetry",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        std::fs::read(&parquet)
+            .expect("parquet file")
+            .starts_with(b"PAR1")
+    );
+    for sql in [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM publication.telemetry AT SNAPSHOT 1",
+    ] {
+        let out = run(strata(&data).args(["query", sql]));
+        assert_eq!(out.status.code(), Some(2), "{sql}: {}", show(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+            "{}",
+            show(&out)
+        );
+    }
+
     // An unknown table: the error lists the tables.
     let out = run(strata(&data).args(["lake", "describe", "publication.telemtry"]));
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));

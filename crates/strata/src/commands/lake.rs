@@ -66,7 +66,7 @@ pub async fn run(global: &GlobalOpts, cmd: LakeCommand) -> Result<ExitCode> {
 
 /// The data directory's lake; an error naming what to run if there is none yet (opening would
 /// create an empty catalog).
-async fn open(global: &GlobalOpts) -> Result<Lake> {
+pub(crate) async fn open(global: &GlobalOpts) -> Result<Lake> {
     let config = LakeConfig::embedded(&global.data_dir);
     if let CatalogConfig::Embedded { path } = &config.catalog
         && !path.exists()

@@ -6,6 +6,7 @@ mod demo;
 mod events;
 mod lake;
 mod pipeline;
+mod query;
 mod schema;
 mod seed;
 mod serve;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pipeline(cmd) => pipeline::run(&cli.global, cmd).await,
         Command::Lake(cmd) => lake::run(&cli.global, cmd).await,
         Command::Events(cmd) => events::run(&cli.global, cmd).await,
+        Command::Query(args) => query::run(&cli.global, args).await,
     }
 }
 

@@ -1,0 +1,10 @@
+//! The `strata` binary links DuckDB dynamically (see crates/strata-query/build.rs): give it, its
+//! tests and its benches an rpath to the library's folder, so they run without LD_LIBRARY_PATH.
+//! `$ORIGIN` comes first: a copy of `strata` next to a `libduckdb.so` runs anywhere.
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=DEP_STRATA_DUCKDB_LIB_DIR");
+    if let Ok(dir) = std::env::var("DEP_STRATA_DUCKDB_LIB_DIR") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN:{dir}");
+    }
+}
