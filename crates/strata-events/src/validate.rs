@@ -234,14 +234,11 @@ pub fn validate_batch(
     let mut outcome = BatchOutcome::default();
     for (index, item) in items.into_iter().enumerate() {
         let line = item.line;
-        let checked = match item.json {
-            Json::Parsed(value) => check_event(stream, index, line, value, &clock),
-            // The common case, a valid event with its id, is decoded once, straight from its
-            // text; anything else takes the slower path below, which names what is wrong.
-            Json::Raw(text) => match Event::from_json(stream, text) {
-                Ok(event) => accept(event, index, line, false, &clock),
-                Err(_) => check_text(stream, index, line, text, &clock),
-            },
+        // The common case, a valid event with its id, is decoded once, straight from its text;
+        // anything else takes the slower path, which names what is wrong.
+        let checked = match Event::from_json(stream, item.text) {
+            Ok(event) => accept(event, index, line, false, &clock),
+            Err(_) => check_text(stream, index, line, item.text, &clock),
         };
         match checked {
             Ok(accepted) => outcome.accepted.push(accepted),
@@ -262,47 +259,40 @@ pub fn validate_batch(
     Ok(outcome)
 }
 
-/// One event's JSON, parsed (array bodies) or still text (NDJSON lines, parsed one by one so a bad
+/// One event's text: an element of a JSON array, or an NDJSON line (parsed one by one, so a bad
 /// line only costs that line).
-enum Json<'a> {
-    Parsed(Value),
-    Raw(&'a [u8]),
-}
-
 struct Item<'a> {
     line: Option<usize>,
-    json: Json<'a>,
+    text: &'a [u8],
 }
 
+/// Splits a JSON array into its elements' text without building values; a body that is not an
+/// array is parsed again only to say why.
 fn array_items(body: &[u8]) -> Result<Vec<Item<'_>>, BatchError> {
-    // Split the array into each event's text without building values; a body that is not an
-    // array of JSON values is parsed again below only to say why.
-    if let Ok(raw) = serde_json::from_slice::<Vec<&RawValue>>(body) {
-        return Ok(raw
-            .into_iter()
-            .map(|v| Item {
-                line: None,
-                json: Json::Raw(v.get().as_bytes()),
-            })
-            .collect());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(values)) => Ok(values
-            .into_iter()
-            .map(|v| Item {
-                line: None,
-                json: Json::Parsed(v),
-            })
-            .collect()),
-        Ok(other) => Err(BatchError::NotAnArray {
+    let split_error = match serde_json::from_slice::<Vec<&RawValue>>(body) {
+        Ok(raw) => {
+            return Ok(raw
+                .into_iter()
+                .map(|v| Item {
+                    line: None,
+                    text: v.get().as_bytes(),
+                })
+                .collect());
+        }
+        Err(e) => e,
+    };
+    let malformed = |e: &serde_json::Error| BatchError::MalformedJson {
+        line: e.line(),
+        column: e.column(),
+        message: message_without_position(e),
+    };
+    Err(match serde_json::from_slice::<Value>(body) {
+        Ok(other) if !other.is_array() => BatchError::NotAnArray {
             found: json_type(&other),
-        }),
-        Err(e) => Err(BatchError::MalformedJson {
-            line: e.line(),
-            column: e.column(),
-            message: message_without_position(&e),
-        }),
-    }
+        },
+        Ok(_) => malformed(&split_error),
+        Err(e) => malformed(&e),
+    })
 }
 
 fn ndjson_items(body: &[u8]) -> Vec<Item<'_>> {
@@ -311,7 +301,7 @@ fn ndjson_items(body: &[u8]) -> Vec<Item<'_>> {
         .filter(|(_, text)| !text.iter().all(u8::is_ascii_whitespace))
         .map(|(i, text)| Item {
             line: Some(i + 1),
-            json: Json::Raw(text),
+            text,
         })
         .collect()
 }

@@ -1,7 +1,7 @@
 //! The engine: a DuckDB database in memory whose views are the lake's tables at chosen snapshots.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::{Arc, Mutex},
 };
@@ -74,6 +74,9 @@ pub struct QueryEngine {
     lake: Lake,
     cache: FileCache,
     conn: Arc<Mutex<duckdb::Connection>>,
+    /// The snapshot each view in DuckDB is defined at, by qualified view name: a table whose
+    /// snapshot has not moved keeps its view, without reading its manifests again.
+    defined: Mutex<HashMap<String, Option<i64>>>,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -87,8 +90,11 @@ impl std::fmt::Debug for QueryEngine {
 
 /// One view to (re)define before a query runs.
 struct ViewDef {
+    /// The quoted DuckDB schema (the table's namespace).
     schema: String,
-    name: String,
+    /// The quoted `"schema"."name"`.
+    qualified: String,
+    snapshot: Option<i64>,
     files: Vec<PathBuf>,
 }
 
@@ -121,6 +127,7 @@ impl QueryEngine {
             lake,
             cache,
             conn: Arc::new(Mutex::new(conn)),
+            defined: Mutex::default(),
         })
     }
 
@@ -133,29 +140,6 @@ impl QueryEngine {
     pub async fn query(&self, sql: &str) -> Result<QueryOutput> {
         let scan = travel::scan(sql)?;
         let idents = self.lake.list_tables().await?;
-        let mut views = Vec::new();
-        let mut reads = BTreeMap::new();
-        let mut replacements = Vec::new();
-        for ident in &idents {
-            let name = table_name(ident);
-            let table = self.lake.load(ident).await?;
-            let current = table.metadata().current_snapshot_id();
-            views.push(self.view(&table, ident, current).await?);
-            if scan.dotted.contains(&name) {
-                reads.insert(name.clone(), current);
-            }
-            for r in scan.travel.iter().filter(|r| r.table == name) {
-                let id = resolve(&table, &name, r.selector)?;
-                let mut def = self.view(&table, ident, Some(id)).await?;
-                def.name = format!("{}@{id}", def.name);
-                replacements.push((
-                    r.range.clone(),
-                    format!("{}.{}", quote(&def.schema), quote(&def.name)),
-                ));
-                reads.insert(format!("{name} AT SNAPSHOT {id}"), Some(id));
-                views.push(def);
-            }
-        }
         if let Some(unknown) = scan
             .travel
             .iter()
@@ -166,19 +150,46 @@ impl QueryEngine {
                 unknown.table
             )));
         }
+        let mut views = Vec::new();
+        let mut reads = BTreeMap::new();
+        let mut replacements = Vec::new();
+        for ident in &idents {
+            let name = table_name(ident);
+            let table = self.lake.load(ident).await?;
+            let current = table.metadata().current_snapshot_id();
+            let view = qualified(ident, None);
+            if !self.is_defined(&view, current) {
+                views.push(self.view(&table, ident, view, current).await?);
+            }
+            if scan.dotted.contains(&name) {
+                reads.insert(name.clone(), current);
+            }
+            for r in scan.travel.iter().filter(|r| r.table == name) {
+                let id = resolve(&table, &name, r.selector)?;
+                let view = qualified(ident, Some(id));
+                if !self.is_defined(&view, Some(id)) {
+                    views.push(self.view(&table, ident, view.clone(), Some(id)).await?);
+                }
+                replacements.push((r.range.clone(), view));
+                reads.insert(format!("{name} AT SNAPSHOT {id}"), Some(id));
+            }
+        }
         let sql = travel::splice(sql, &replacements);
         let conn = self.conn.clone();
-        let (schema, batches) = tokio::task::spawn_blocking(move || {
+        let (schema, batches, views) = tokio::task::spawn_blocking(move || {
             let conn = conn
                 .lock()
                 .map_err(|_| QueryError::Task("a previous query panicked".into()))?;
             define_views(&conn, &views)?;
             let mut stmt = conn.prepare(&sql)?;
             let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
-            Ok::<_, QueryError>((stmt.schema(), batches))
+            Ok::<_, QueryError>((stmt.schema(), batches, views))
         })
         .await
         .map_err(|e| QueryError::Task(e.to_string()))??;
+        if let Ok(mut defined) = self.defined.lock() {
+            defined.extend(views.into_iter().map(|v| (v.qualified, v.snapshot)));
+        }
         Ok(QueryOutput {
             schema,
             batches,
@@ -189,11 +200,19 @@ impl QueryEngine {
         })
     }
 
+    /// True if DuckDB already has `view` at `snapshot`.
+    fn is_defined(&self, view: &str, snapshot: Option<i64>) -> bool {
+        self.defined
+            .lock()
+            .is_ok_and(|d| d.get(view) == Some(&snapshot))
+    }
+
     /// The view of `table` at `snapshot` (its files as local paths).
     async fn view(
         &self,
         table: &Table,
         ident: &TableIdent,
+        qualified: String,
         snapshot: Option<i64>,
     ) -> Result<ViewDef> {
         let mut files = Vec::new();
@@ -220,8 +239,9 @@ impl QueryEngine {
             files.push(self.cache.empty_file(&arrow).await?);
         }
         Ok(ViewDef {
-            schema: ident.namespace().as_ref().join("."),
-            name: ident.name().to_owned(),
+            schema: quote(&namespace(ident)),
+            qualified,
+            snapshot,
             files,
         })
     }
@@ -229,7 +249,21 @@ impl QueryEngine {
 
 /// `namespace.table`.
 fn table_name(ident: &TableIdent) -> String {
-    format!("{}.{}", ident.namespace().as_ref().join("."), ident.name())
+    format!("{}.{}", namespace(ident), ident.name())
+}
+
+fn namespace(ident: &TableIdent) -> String {
+    ident.namespace().as_ref().join(".")
+}
+
+/// The quoted DuckDB name of the view of `ident`: `"ns"."table"` for the current snapshot,
+/// `"ns"."table@<id>"` for a pinned one.
+fn qualified(ident: &TableIdent, pinned: Option<i64>) -> String {
+    let name = match pinned {
+        Some(id) => format!("{}@{id}", ident.name()),
+        None => ident.name().to_owned(),
+    };
+    format!("{}.{}", quote(&namespace(ident)), quote(&name))
 }
 
 /// The snapshot a selector names.
@@ -326,9 +360,9 @@ fn define_views(conn: &duckdb::Connection, views: &[ViewDef]) -> Result<()> {
             .join(", ");
         sql.push_str(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};
-             CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM read_parquet([{files}], union_by_name = true);\n",
-            schema = quote(&v.schema),
-            name = quote(&v.name),
+             CREATE OR REPLACE VIEW {qualified} AS SELECT * FROM read_parquet([{files}], union_by_name = true);\n",
+            schema = v.schema,
+            qualified = v.qualified,
         ));
     }
     conn.execute_batch(&sql)?;

@@ -185,3 +185,21 @@ async fn bad_selectors_and_the_sandbox_are_client_errors() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_open_engine_follows_new_commits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = lake(dir.path()).await;
+    let engine = engine(dir.path(), lake.clone()).await;
+    let count = "SELECT count(*) FROM commerce.telemetry";
+    assert_eq!(scalar(&engine, count).await, 0);
+    for round in 1..=2u64 {
+        let events: Vec<Event> = ((round - 1) * 10..round * 10).map(order).collect();
+        lake.write_events(StreamName::Commerce, &events, None)
+            .await
+            .expect("commit");
+        assert_eq!(scalar(&engine, count).await, (round * 10) as i64);
+        // Unchanged snapshot: the view is reused and answers the same.
+        assert_eq!(scalar(&engine, count).await, (round * 10) as i64);
+    }
+}
