@@ -3,46 +3,14 @@
 
 mod common;
 
+use common::{run, show, stderr, stdout, strata_in as strata};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 fn repo_path(rel: &str) -> PathBuf {
     Path::new(REPO).join(rel)
-}
-
-/// `strata` run in `cwd`, isolated from the caller's DATABASE_URL / STRATA_DATA_DIR, quiet logs.
-fn strata(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.current_dir(cwd)
-        .env_remove("DATABASE_URL")
-        .env_remove("STRATA_DATA_DIR")
-        .env_remove("STRATA_NATS_URL")
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run the strata binary")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn tempdir() -> tempfile::TempDir {

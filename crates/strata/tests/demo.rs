@@ -1,17 +1,17 @@
 //! `strata demo` end to end on the embedded engine: the store's events reach the lake, and a
 //! second run appends none of them twice.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::show;
 
 use strata_events::StreamName;
 use strata_lake::{Lake, LakeConfig, LakeTable};
 
 fn demo(data: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .env_remove("DATABASE_URL")
-        .env_remove("STRATA_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
+    common::strata_in(data.parent().expect("a parent"))
         .arg("--data-dir")
         .arg(data)
         .args([
@@ -26,15 +26,6 @@ fn demo(data: &std::path::Path) -> Output {
         ])
         .output()
         .expect("run the strata binary")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The first number after `label` on its line of the demo's output.

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{run, show, stdout, strata_in};
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -14,19 +16,9 @@ use serde_json::{Value, json};
 
 /// `strata --data-dir <data>`, isolated from the caller's environment, quiet logs.
 fn strata(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.current_dir(data.parent().expect("a parent"))
-        .env_remove("DATABASE_URL")
-        .env_remove("STRATA_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .arg("--data-dir")
-        .arg(data);
+    let mut cmd = strata_in(data.parent().expect("a parent"));
+    cmd.arg("--data-dir").arg(data);
     cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run the strata binary")
 }
 
 /// Runs with `input` on stdin.
@@ -44,19 +36,6 @@ fn run_with_stdin(cmd: &mut Command, input: &str) -> Output {
         .write_all(input.as_bytes())
         .expect("write stdin");
     child.wait_with_output().expect("wait for strata")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn json_out(out: &Output) -> Value {
