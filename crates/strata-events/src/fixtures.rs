@@ -102,6 +102,74 @@ pub fn bench_order(i: u64) -> Event {
     order_created(i, 1_000 + (i % 9_000) as i64, at)
 }
 
+/// An order line of `units` of `product` at `unit_cents` each, less `discount_cents`.
+pub fn product_line(
+    product: crate::ProductUid,
+    units: i64,
+    unit_cents: i64,
+    discount_cents: i64,
+) -> CommerceLine {
+    let subtotal = unit_cents * units;
+    CommerceLine {
+        line_item_uid: uid("ordli"),
+        product_uid: Some(product),
+        product_title: None,
+        product_handle: None,
+        variant_uid: None,
+        variant_title: None,
+        sku: None,
+        quantity: units,
+        unit_price: amount(unit_cents),
+        subtotal: amount(subtotal),
+        discount_total: amount(discount_cents),
+        tax_total: Amount::ZERO,
+        total: amount(subtotal - discount_cents),
+    }
+}
+
+/// An event of `kind` about order `order_uid` with `lines`, in `currency`, at `at` (totals
+/// summed from the lines).
+pub fn order_event(
+    order_uid: crate::OrderUid,
+    currency: &str,
+    at: DateTime<Utc>,
+    lines: Vec<CommerceLine>,
+    kind: CommerceKind,
+) -> Event {
+    let sum = |f: fn(&CommerceLine) -> &Amount| {
+        Amount::new(lines.iter().map(|l| f(l).value()).sum()).expect("valid amount")
+    };
+    let subtotal = sum(|l| &l.subtotal);
+    let discount = sum(|l| &l.discount_total);
+    let total = sum(|l| &l.total);
+    Envelope::new(
+        EventSource::parse("strata-domain").expect("source"),
+        at,
+        CommerceBody {
+            order: OrderSnapshot {
+                order_uid,
+                order_number: "#1".to_owned(),
+                store_uid: uid("sto"),
+                customer_uid: None,
+                customer_email: None,
+                region_uid: None,
+                sales_channel_uid: None,
+                currency_code: CurrencyCode::parse(currency).expect("currency"),
+                item_total: total,
+                subtotal,
+                discount_total: discount,
+                shipping_total: Amount::ZERO,
+                tax_total: Amount::ZERO,
+                total,
+                lines,
+            },
+            attribution: None,
+            kind,
+        },
+    )
+    .into()
+}
+
 fn line(units: i64, total_cents: i64) -> CommerceLine {
     CommerceLine {
         line_item_uid: uid("ordli"),

@@ -117,6 +117,26 @@ pub enum LakeError {
     /// A blocking task (SQLite access) panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(String),
+
+    /// A day replacement was given a row of a day it does not replace.
+    #[error(
+        "a row for {day} was given to replace other days of {table}; every row must fall on a replaced day"
+    )]
+    OutsideReplacedDays {
+        /// The table.
+        table: String,
+        /// The stray row's day.
+        day: String,
+    },
+
+    /// The REST catalog refused or failed a commit Strata sent it directly.
+    #[error("REST catalog commit to {table}: {detail}")]
+    RestCommit {
+        /// The table.
+        table: String,
+        /// What the catalog said.
+        detail: String,
+    },
 }
 
 impl LakeError {

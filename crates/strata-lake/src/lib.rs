@@ -18,7 +18,9 @@ mod convert;
 mod error;
 mod inspect;
 pub mod offsets;
+mod replace;
 mod spec;
+mod table_def;
 mod writer;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -37,8 +39,13 @@ pub use inspect::{
     TableSummary, describe, list_tables, live_files, scan_stats, snapshot_files, summarize,
 };
 pub use offsets::{CommitRange, DEFAULT_LANE};
-pub use spec::{Column, LakeTable, MONEY_PRECISION, MONEY_SCALE, table_properties};
+pub use replace::ReplaceReport;
+pub use spec::{
+    Column, LakeTable, MONEY_PRECISION, MONEY_SCALE, col, columns_schema, day_partition, long,
+    money, string, table_properties,
+};
 use strata_events::{Delivery, Event, Offset, StreamName};
+pub use table_def::{TableDef, ensure_table};
 pub use writer::{
     AppendOutcome, CommitReport, TableWriter, WrittenFile, conform, writer_properties,
 };
@@ -91,6 +98,34 @@ impl Lake {
     /// Creates the namespaces and tables that are missing; returns those created.
     pub async fn ensure_tables(&self) -> Result<Vec<LakeTable>> {
         ensure_tables(self.catalog.as_ref()).await
+    }
+
+    /// Creates the namespace and table of `def` if missing; true if it created the table.
+    pub async fn ensure_table(&self, def: &TableDef) -> Result<bool> {
+        ensure_table(self.catalog.as_ref(), def).await
+    }
+
+    /// Commits `updates` to table `ident` if every requirement holds: through the embedded
+    /// catalog, or as a REST commit request. A lost race is the retryable
+    /// [`iceberg::ErrorKind::CatalogCommitConflicts`].
+    pub async fn commit_updates(
+        &self,
+        ident: &TableIdent,
+        requirements: Vec<iceberg::TableRequirement>,
+        updates: Vec<iceberg::TableUpdate>,
+    ) -> Result<()> {
+        match (&self.embedded, &self.config.catalog) {
+            (Some(embedded), _) => {
+                embedded.commit_table(ident, &requirements, updates).await?;
+                Ok(())
+            }
+            (None, CatalogConfig::Rest(rest)) => {
+                catalog::rest_commit::commit(rest, ident, &requirements, &updates).await
+            }
+            (None, CatalogConfig::Embedded { .. }) => Err(LakeError::Config(
+                "the embedded catalog is configured but not open".to_owned(),
+            )),
+        }
     }
 
     /// A writer of `table`.

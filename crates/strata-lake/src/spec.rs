@@ -133,35 +133,12 @@ impl LakeTable {
 
     /// The Iceberg schema (field ids 1..n in column order, as a new table assigns them).
     pub fn schema(self) -> Result<Schema> {
-        let fields = self
-            .columns()
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let id = i32::try_from(i + 1).unwrap_or(i32::MAX);
-                let field = if c.required {
-                    NestedField::required(id, c.name, Type::Primitive(c.ty))
-                } else {
-                    NestedField::optional(id, c.name, Type::Primitive(c.ty))
-                };
-                field.with_doc(c.doc).into()
-            })
-            .collect::<Vec<_>>();
-        Ok(Schema::builder().with_fields(fields).build()?)
+        columns_schema(&self.columns())
     }
 
     /// `day(<time column>)`.
     pub fn partition_spec(self) -> Result<UnboundPartitionSpec> {
-        let schema = self.schema()?;
-        let source_id = schema.field_id_by_name(self.time_column()).ok_or_else(|| {
-            LakeError::UnsupportedColumn {
-                column: self.time_column().to_owned(),
-                detail: "the partition source column is missing from the schema".to_owned(),
-            }
-        })?;
-        Ok(UnboundPartitionSpec::builder()
-            .add_partition_field(source_id, self.partition_field(), Transform::Day)?
-            .build())
+        day_partition(&self.schema()?, self.time_column(), self.partition_field())
     }
 
     /// The properties the table is created with: [`table_properties`] plus what it holds.
@@ -195,7 +172,40 @@ pub struct Column {
     pub doc: &'static str,
 }
 
-fn col(name: &'static str, ty: PrimitiveType, required: bool, doc: &'static str) -> Column {
+/// The Iceberg schema of `columns` (field ids 1..n in column order, as a new table assigns them).
+pub fn columns_schema(columns: &[Column]) -> Result<Schema> {
+    let fields = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            let field = if c.required {
+                NestedField::required(id, c.name, Type::Primitive(c.ty.clone()))
+            } else {
+                NestedField::optional(id, c.name, Type::Primitive(c.ty.clone()))
+            };
+            field.with_doc(c.doc).into()
+        })
+        .collect::<Vec<_>>();
+    Ok(Schema::builder().with_fields(fields).build()?)
+}
+
+/// A partition spec of one field, `day(<column>)` named `field`.
+pub fn day_partition(schema: &Schema, column: &str, field: String) -> Result<UnboundPartitionSpec> {
+    let source_id =
+        schema
+            .field_id_by_name(column)
+            .ok_or_else(|| LakeError::UnsupportedColumn {
+                column: column.to_owned(),
+                detail: "the partition source column is missing from the schema".to_owned(),
+            })?;
+    Ok(UnboundPartitionSpec::builder()
+        .add_partition_field(source_id, field, Transform::Day)?
+        .build())
+}
+
+/// A column of type `ty`.
+pub fn col(name: &'static str, ty: PrimitiveType, required: bool, doc: &'static str) -> Column {
     Column {
         name,
         ty,
@@ -204,11 +214,13 @@ fn col(name: &'static str, ty: PrimitiveType, required: bool, doc: &'static str)
     }
 }
 
-fn string(name: &'static str, required: bool, doc: &'static str) -> Column {
+/// A string column.
+pub fn string(name: &'static str, required: bool, doc: &'static str) -> Column {
     col(name, PrimitiveType::String, required, doc)
 }
 
-fn money(name: &'static str, required: bool, doc: &'static str) -> Column {
+/// A money column: `decimal(20, 4)`.
+pub fn money(name: &'static str, required: bool, doc: &'static str) -> Column {
     col(
         name,
         PrimitiveType::Decimal {
@@ -220,7 +232,8 @@ fn money(name: &'static str, required: bool, doc: &'static str) -> Column {
     )
 }
 
-fn long(name: &'static str, required: bool, doc: &'static str) -> Column {
+/// A 64-bit integer column.
+pub fn long(name: &'static str, required: bool, doc: &'static str) -> Column {
     col(name, PrimitiveType::Long, required, doc)
 }
 

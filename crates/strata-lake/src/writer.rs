@@ -568,30 +568,61 @@ async fn write_data_files(
     batch: &RecordBatch,
     target_file_size: usize,
 ) -> Result<Vec<DataFile>> {
-    let metadata = table.metadata();
-    let schema = metadata.current_schema().clone();
-    let spec = metadata.default_partition_spec().clone();
-    let splitter =
-        RecordBatchPartitionSplitter::try_new_with_computed_values(schema.clone(), spec)?;
-    let parts = splitter.split(batch)?;
+    let mut sink = FileSink::new(table, target_file_size)?;
+    sink.write(batch).await?;
+    sink.close().await
+}
 
-    let parquet = ParquetWriterBuilder::new(writer_properties(metadata.properties())?, schema);
-    let names =
-        DefaultFileNameGenerator::new(Uuid::now_v7().to_string(), None, DataFileFormat::Parquet);
-    let rolling = RollingFileWriterBuilder::new(
-        parquet,
-        target_file_size,
-        table.file_io().clone(),
-        DefaultLocationGenerator::new(metadata)?,
-        names,
-    );
-    let mut fanout = FanoutWriter::new(DataFileWriterBuilder::new(rolling));
-    for (key, part) in parts {
-        fanout.write(key, part).await?;
+type Fanout = FanoutWriter<
+    DataFileWriterBuilder<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>,
+>;
+
+/// Writes batches, split by partition, as Parquet data files of one table named
+/// `<uuidv7>-NNNNN.parquet` (unique per sink), rolling at the target size. Batches must have the
+/// table's Arrow layout (see [`conform`]).
+pub(crate) struct FileSink {
+    splitter: RecordBatchPartitionSplitter,
+    fanout: Fanout,
+}
+
+impl FileSink {
+    pub(crate) fn new(table: &Table, target_file_size: usize) -> Result<Self> {
+        let metadata = table.metadata();
+        let schema = metadata.current_schema().clone();
+        let spec = metadata.default_partition_spec().clone();
+        let splitter =
+            RecordBatchPartitionSplitter::try_new_with_computed_values(schema.clone(), spec)?;
+        let parquet = ParquetWriterBuilder::new(writer_properties(metadata.properties())?, schema);
+        let names = DefaultFileNameGenerator::new(
+            Uuid::now_v7().to_string(),
+            None,
+            DataFileFormat::Parquet,
+        );
+        let rolling = RollingFileWriterBuilder::new(
+            parquet,
+            target_file_size,
+            table.file_io().clone(),
+            DefaultLocationGenerator::new(metadata)?,
+            names,
+        );
+        Ok(Self {
+            splitter,
+            fanout: FanoutWriter::new(DataFileWriterBuilder::new(rolling)),
+        })
     }
-    let files = fanout.close().await?;
-    // Keep a stable order (by path) so reports and tests read the same every run.
-    let mut files: Vec<DataFile> = files;
-    files.sort_by(|a, b| a.file_path().cmp(b.file_path()));
-    Ok(files)
+
+    pub(crate) async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        for (key, part) in self.splitter.split(batch)? {
+            self.fanout.write(key, part).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes every open file; the data files written, sorted by path (so reports and tests
+    /// read the same every run).
+    pub(crate) async fn close(self) -> Result<Vec<DataFile>> {
+        let mut files: Vec<DataFile> = self.fanout.close().await?;
+        files.sort_by(|a, b| a.file_path().cmp(b.file_path()));
+        Ok(files)
+    }
 }

@@ -89,7 +89,7 @@ impl std::fmt::Debug for QueryEngine {
 }
 
 /// One view to (re)define before a query runs.
-struct ViewDef {
+pub(crate) struct ViewDef {
     /// The quoted DuckDB schema (the table's namespace).
     schema: String,
     /// The quoted `"schema"."name"`.
@@ -200,15 +200,27 @@ impl QueryEngine {
         })
     }
 
+    /// The DuckDB connection (one per engine; statements on it are serialized).
+    pub(crate) fn connection(&self) -> Arc<Mutex<duckdb::Connection>> {
+        Arc::clone(&self.conn)
+    }
+
+    /// Records views now defined in DuckDB.
+    pub(crate) fn remember(&self, views: Vec<ViewDef>) {
+        if let Ok(mut defined) = self.defined.lock() {
+            defined.extend(views.into_iter().map(|v| (v.qualified, v.snapshot)));
+        }
+    }
+
     /// True if DuckDB already has `view` at `snapshot`.
-    fn is_defined(&self, view: &str, snapshot: Option<i64>) -> bool {
+    pub(crate) fn is_defined(&self, view: &str, snapshot: Option<i64>) -> bool {
         self.defined
             .lock()
             .is_ok_and(|d| d.get(view) == Some(&snapshot))
     }
 
     /// The view of `table` at `snapshot` (its files as local paths).
-    async fn view(
+    pub(crate) async fn view(
         &self,
         table: &Table,
         ident: &TableIdent,
@@ -248,7 +260,7 @@ impl QueryEngine {
 }
 
 /// `namespace.table`.
-fn table_name(ident: &TableIdent) -> String {
+pub(crate) fn table_name(ident: &TableIdent) -> String {
     format!("{}.{}", namespace(ident), ident.name())
 }
 
@@ -258,7 +270,7 @@ fn namespace(ident: &TableIdent) -> String {
 
 /// The quoted DuckDB name of the view of `ident`: `"ns"."table"` for the current snapshot,
 /// `"ns"."table@<id>"` for a pinned one.
-fn qualified(ident: &TableIdent, pinned: Option<i64>) -> String {
+pub(crate) fn qualified(ident: &TableIdent, pinned: Option<i64>) -> String {
     let name = match pinned {
         Some(id) => format!("{}@{id}", ident.name()),
         None => ident.name().to_owned(),
@@ -349,7 +361,7 @@ fn open_sandboxed(allowed: &[String], threads: usize) -> Result<duckdb::Connecti
     Ok(conn)
 }
 
-fn define_views(conn: &duckdb::Connection, views: &[ViewDef]) -> Result<()> {
+pub(crate) fn define_views(conn: &duckdb::Connection, views: &[ViewDef]) -> Result<()> {
     let mut sql = String::new();
     for v in views {
         let files = v

@@ -8,15 +8,20 @@
 //!
 //! - [`QueryEngine`]: opens DuckDB in a sandbox that reads only the lake's files, and runs SQL.
 //! - [`QueryOutput`]: the result as Arrow batches, with the snapshot each table was read at.
+//! - [`QueryEngine::run_job`]: a job of several statements over the same views (the
+//!   measurements).
 
 mod engine;
 mod error;
 mod files;
+mod job;
 mod travel;
 
 pub use engine::{QueryEngine, QueryOptions, QueryOutput, TableRead};
 pub use error::{QueryError, Result};
 pub use travel::SnapshotSelector;
 
+/// DuckDB itself, for jobs ([`QueryEngine::run_job`]).
+pub use duckdb;
 /// The Arrow types results come in (DuckDB's arrow, the same crate as the lake's).
 pub use duckdb::arrow;

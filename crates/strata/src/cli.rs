@@ -143,6 +143,59 @@ pub enum Command {
     /// Run SQL with DuckDB over the lake's tables (read-only; time travel with AT SNAPSHOT / AS OF).
     #[command(after_help = QUERY_AFTER_HELP)]
     Query(QueryArgs),
+    /// Recompute derived tables: `strata refresh measurements`.
+    #[command(subcommand)]
+    Refresh(RefreshCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RefreshCommand {
+    /// Bring measurement.sales up to date with the commerce telemetry, then compute
+    /// measurement.performance (windows, flags, classification) for the as-of day(s).
+    #[command(
+        long_about = "Bring measurement.sales up to date with commerce.telemetry (only the days the \
+        events committed since the last refresh can fall on; every day with --full-sales), then \
+        compute measurement.performance for one as-of day (default: today in the reporting time \
+        zone) or every day of --from..--to. Each day's rows replace that day's previous rows in \
+        one Iceberg snapshot, so re-running a day changes nothing. Products come from PostgreSQL \
+        (launch = published_ts, else create_ts; active = phase published) and the thresholds \
+        from the classification spec in effect at the end of each as-of day \
+        (GET /api/performance-metrics/settings/classification), replicated to \
+        configuration.objective_spec.",
+        after_help = "Examples:\n  strata refresh measurements\n  strata refresh measurements --as-of 2026-11-27\n  \
+        strata refresh measurements --from 2025-01-01 --to 2026-11-28 --time-zone Europe/Berlin\n  \
+        strata query \"SELECT nominal_classification, count(*) FROM measurement.performance \
+        WHERE as_of_day = current_date GROUP BY ALL\""
+    )]
+    Measurements(RefreshMeasurementsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshMeasurementsArgs {
+    /// The as-of day (YYYY-MM-DD). Default: today in the reporting time zone.
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["from", "to"])]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// First as-of day of a backfill (with --to).
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last as-of day of a backfill (with --from).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+    /// The IANA time zone days are counted in (UTC, Europe/Berlin, America/New_York, ...).
+    /// Changing it recomputes every sales day.
+    #[arg(
+        long,
+        env = "STRATA_REPORTING_TIME_ZONE",
+        default_value = "UTC",
+        value_name = "ZONE"
+    )]
+    pub time_zone: String,
+    /// Recompute the sales of every day with events, not only the days new events touched.
+    #[arg(long)]
+    pub full_sales: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

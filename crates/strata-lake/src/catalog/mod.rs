@@ -1,5 +1,6 @@
 //! Opening the configured catalog and storage, and creating the lake's tables.
 
+pub(crate) mod rest_commit;
 mod sqlite;
 
 use std::{collections::HashMap, path::Path, sync::Arc};

@@ -1,6 +1,6 @@
 //! `strata demo`: the main job on embedded defaults: apply the schema, seed a store, print what the
 //! store holds, then stream the store's events through the pipelines into the Iceberg lake and
-//! print what each lake table holds.
+//! print what each lake table holds; then compute the measurements and print the classification.
 
 use std::process::ExitCode;
 
@@ -11,6 +11,7 @@ use strata_schema::SchemaSource;
 use super::{connect, schema, seed};
 
 mod lake;
+mod measure;
 use crate::cli::{DemoArgs, GlobalOpts};
 
 pub async fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
@@ -31,7 +32,8 @@ async fn demo(global: &GlobalOpts, db: &Database, args: &DemoArgs) -> Result<()>
     if args.no_lake {
         return Ok(());
     }
-    lake::stream_store(global, db).await
+    lake::stream_store(global, db).await?;
+    measure::measure(global, db).await
 }
 
 async fn summary(db: &Database) -> Result<()> {

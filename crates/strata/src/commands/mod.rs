@@ -7,6 +7,7 @@ mod events;
 mod lake;
 mod pipeline;
 mod query;
+mod refresh;
 mod schema;
 mod seed;
 mod serve;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lake(cmd) => lake::run(&cli.global, cmd).await,
         Command::Events(cmd) => events::run(&cli.global, cmd).await,
         Command::Query(args) => query::run(&cli.global, args).await,
+        Command::Refresh(cmd) => refresh::run(&cli.global, cmd).await,
     }
 }
 

@@ -1,0 +1,115 @@
+//! Computing a table's rows in DuckDB and committing them as whole days of a lake table.
+//!
+//! The rows are materialized in DuckDB first, so a failing query fails before anything is
+//! written; then they stream into the lake writer while DuckDB hands them out, and the stream
+//! only ends cleanly once every row counted in DuckDB has been handed over. A stream that stops
+//! early is an error, never a replacement with fewer rows.
+
+use std::collections::{BTreeSet, HashMap};
+
+use arrow_array::RecordBatch;
+use chrono::NaiveDate;
+use futures_util::Stream;
+use iceberg::TableIdent;
+use strata_lake::{Lake, LakeError, ReplaceReport};
+use strata_query::{QueryEngine, QueryError, TableRead, duckdb::Connection};
+use tokio::sync::mpsc;
+
+use crate::error::Result;
+
+enum Msg {
+    Batch(RecordBatch),
+    Done,
+}
+
+/// What DuckDB must do before the rows can be selected (create its input tables).
+pub(crate) type Setup = Box<dyn FnOnce(&Connection) -> strata_query::Result<()> + Send>;
+
+/// A setup that does nothing (the select reads only the lake's views).
+pub(crate) fn no_setup() -> Setup {
+    Box::new(|_: &Connection| Ok(()))
+}
+
+/// Rows to compute in DuckDB and the days of a lake table they replace.
+pub(crate) struct DayJob<'a> {
+    /// Lake tables the computation reads (their views are defined at current snapshots).
+    pub reads: &'a [TableIdent],
+    /// Input tables to create first.
+    pub setup: Setup,
+    /// The SELECT producing the rows, in the target table's columns.
+    pub select: String,
+    /// The table written.
+    pub target: &'a TableIdent,
+    /// The days replaced; every row must fall on one of them.
+    pub days: &'a BTreeSet<NaiveDate>,
+    /// Snapshot summary properties of the commit.
+    pub properties: HashMap<String, String>,
+}
+
+/// Runs the job's setup, materializes its SELECT as a temporary table, and replaces its days
+/// of its target with the rows.
+pub(crate) async fn replace_days_with(
+    engine: &QueryEngine,
+    lake: &Lake,
+    job: DayJob<'_>,
+) -> Result<(ReplaceReport, Vec<TableRead>)> {
+    let DayJob {
+        reads,
+        setup,
+        select,
+        target,
+        days,
+        properties,
+    } = job;
+    let (tx, rx) = mpsc::channel::<Msg>(4);
+    let job = engine.run_job(reads, move |conn| {
+        setup(conn)?;
+        conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE m_out AS {select};"))?;
+        let expected: i64 = conn.query_row("SELECT count(*) FROM m_out", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare("SELECT * FROM m_out")?;
+        let mut sent = 0i64;
+        for batch in stmt.query_arrow([])? {
+            sent += i64::try_from(batch.num_rows()).unwrap_or(i64::MAX);
+            if tx.blocking_send(Msg::Batch(batch)).is_err() {
+                return Err(QueryError::Task("the lake writer stopped reading".into()));
+            }
+        }
+        if sent != expected {
+            return Err(QueryError::Task(format!(
+                "DuckDB handed over {sent} of {expected} rows"
+            )));
+        }
+        let _ = tx.blocking_send(Msg::Done);
+        conn.execute_batch("DROP TABLE IF EXISTS m_out;")?;
+        Ok(sent)
+    });
+    let write = lake.replace_days(target, days, batches(rx), properties);
+    let (job, write) = tokio::join!(job, write);
+    // The job's error explains a writer that saw the stream break off.
+    let (_, reads) = job?;
+    Ok((write?, reads))
+}
+
+/// The batches until `Done`; the channel closing before it is an error.
+fn batches(
+    rx: mpsc::Receiver<Msg>,
+) -> impl Stream<Item = strata_lake::Result<RecordBatch>> + Unpin {
+    Box::pin(futures_util::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(Msg::Batch(b)) => Some((Ok(b), Some(rx))),
+            Some(Msg::Done) => None,
+            None => Some((
+                Err(LakeError::Task(
+                    "the computation stopped before handing over every row".into(),
+                )),
+                None,
+            )),
+        }
+    }))
+}
+
+/// A DuckDB string literal.
+pub(crate) fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
