@@ -330,8 +330,8 @@ fn shown(v: &Value) -> String {
 
 /// A [`ClassificationSpec`] that passed validation: every threshold in range and the precedence a
 /// permutation of the four tiers. Only [`ClassificationSpec::validate`] (or deserializing, which
-/// calls it) makes one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// calls it) makes one; its `Default` is the defaults, which are valid (a test checks it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ClassificationSpec", into = "ClassificationSpec")]
 pub struct ValidSpec(ClassificationSpec);
 
@@ -358,12 +358,6 @@ impl ValidSpec {
     /// The spec as stored in `macrodata_artifact.spec`.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(&self.0).unwrap_or(Value::Null)
-    }
-}
-
-impl Default for ValidSpec {
-    fn default() -> Self {
-        ValidSpec(ClassificationSpec::default())
     }
 }
 
