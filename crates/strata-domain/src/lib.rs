@@ -2,6 +2,7 @@
 //! deterministic synthetic store every demo and benchmark uses.
 
 pub mod audit;
+pub mod classification;
 pub mod commands;
 pub mod db;
 pub mod identity;

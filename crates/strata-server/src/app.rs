@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Problem;
-use crate::routes::{commands, friendly, meta, ops, resources, telemetry};
+use crate::routes::{commands, friendly, meta, ops, resources, settings, telemetry};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above).
@@ -93,6 +93,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/health", get(ops::health))
+        .route(
+            "/api/performance-metrics/settings/classification",
+            get(settings::get_classification).put(settings::put_classification),
+        )
+        .route(
+            "/api/performance-metrics/settings/classification/versions",
+            get(settings::list_classification_versions),
+        )
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "no such path; see /openapi.json")
         })

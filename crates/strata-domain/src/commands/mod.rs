@@ -428,7 +428,7 @@ impl Minter {
 }
 
 /// A 64-bit advisory-lock key for `name` (first 8 bytes of its SHA-256).
-fn lock_key(name: &str) -> i64 {
+pub(crate) fn lock_key(name: &str) -> i64 {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(name.as_bytes());
     let mut bytes = [0u8; 8];

@@ -450,15 +450,10 @@ const TABLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The classification thresholds of the performance screen (mastered in PostgreSQL).
+/// The classification thresholds of the performance screen (mastered in PostgreSQL): the
+/// defaults of [`crate::classification::ClassificationSpec`].
 pub fn default_classification_spec() -> serde_json::Value {
-    json!({
-        "top_riser_7_day_threshold": 10,
-        "top_riser_14_day_threshold": 20,
-        "winner_30_day_threshold": 30,
-        "banana_count": 10,
-        "precedence": ["winner", "top_riser", "archive_candidate", "banana"]
-    })
+    crate::classification::ValidSpec::default().to_json()
 }
 
 fn day_start(d: NaiveDate) -> DateTime<Utc> {

@@ -8,6 +8,8 @@
 //! - [`paths`]: `/v1/resources/<table>…` for every table, the friendly paths, the public paths.
 //! - [`commands`]: the domain commands (`POST /v1/orders`, `…/complete|payments|fulfillments|returns`),
 //!   their request and answer schemas and the `COMMERCE_TELEMETRY` event schema.
+//! - [`settings`]: the performance screen's classification spec
+//!   (`/api/performance-metrics/settings/classification`, its versions).
 //! - [`viewer`]: the vendored Swagger UI bundle and `docs.html`.
 
 mod commands;
@@ -15,6 +17,7 @@ mod params;
 mod paths;
 mod responses;
 mod schemas;
+mod settings;
 mod viewer;
 
 #[cfg(test)]
@@ -53,6 +56,8 @@ pub fn document(schema: &Schema) -> Value {
     {
         commands::paths(schema, p);
         commands::components(s);
+        settings::paths(schema, p);
+        settings::components(s);
         params.insert(
             commands::ORDER_UID_PARAM.into(),
             commands::order_uid_param(),

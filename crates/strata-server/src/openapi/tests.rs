@@ -365,6 +365,15 @@ fn responses_follow_the_contract() {
                         && content.get("application/json").is_some()
                 );
             }
+            // The classification spec: a settings document, not a row (no 404, 400 for invalid
+            // fields as the legacy endpoint); `If-Match` names the version edited.
+            "put" if path.starts_with("/api/performance-metrics/") => {
+                assert!(
+                    has("200") && has("409") && has("412") && has("413") && has("415"),
+                    "{path}"
+                );
+                assert!(body && if_match, "{path}");
+            }
             "put" => {
                 assert!(
                     has("200") && has("404") && has("409") && has("412") && has("422"),

@@ -5,4 +5,5 @@ pub mod friendly;
 pub mod meta;
 pub mod ops;
 pub mod resources;
+pub mod settings;
 pub mod telemetry;
