@@ -33,6 +33,9 @@ pub struct AppState {
     /// The lake's embedded catalog, served over the Iceberg REST protocol at `/iceberg`
     /// ([`crate::iceberg`]); `None`: no such endpoint.
     pub lake_catalog: Option<strata_lake::SqliteCatalog>,
+    /// The staff analytics over the lake's measurements ([`crate::analytics`]); `None`: no
+    /// lake here, and those endpoints answer 503.
+    pub analytics: Option<Arc<crate::analytics::Analytics>>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             pipelines: None,
             http_counts: Arc::default(),
             lake_catalog: None,
+            analytics: None,
         }
     }
 
@@ -74,6 +78,12 @@ impl AppState {
     /// Serves `catalog` (the lake's embedded catalog) at `/iceberg`.
     pub fn with_lake_catalog(mut self, catalog: Option<strata_lake::SqliteCatalog>) -> Self {
         self.lake_catalog = catalog;
+        self
+    }
+
+    /// Answers the staff analytics endpoints from `analytics`.
+    pub fn with_analytics(mut self, analytics: Option<Arc<crate::analytics::Analytics>>) -> Self {
+        self.analytics = analytics;
         self
     }
 
