@@ -9,6 +9,11 @@ use strata_domain::Database;
 
 use crate::error::ApiResult;
 
+/// PostgreSQL text cannot hold NUL: a value with one names nothing stored.
+fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 /// One tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tag {
@@ -33,6 +38,7 @@ pub async fn product_tags(
     if products.is_empty() {
         return Ok(HashMap::new());
     }
+    let products: Vec<&String> = products.iter().filter(|p| storable(p)).collect();
     let client = db.client().await?;
     let rows = client
         .query(
@@ -59,6 +65,9 @@ pub async fn products_matching(
     tag: Option<&str>,
     category: Option<&str>,
 ) -> ApiResult<HashSet<String>> {
+    if !tag.is_none_or(storable) || !category.is_none_or(storable) {
+        return Ok(HashSet::new());
+    }
     let client = db.client().await?;
     let rows = client
         .query(
@@ -77,6 +86,7 @@ pub async fn products_matching(
 
 /// The tags named `names` (in any category), by name.
 pub async fn tags_named(db: &Database, names: &[String]) -> ApiResult<BTreeMap<String, Vec<Tag>>> {
+    let names: Vec<&String> = names.iter().filter(|n| storable(n)).collect();
     let client = db.client().await?;
     let rows = client
         .query(
@@ -95,6 +105,9 @@ pub async fn tags_named(db: &Database, names: &[String]) -> ApiResult<BTreeMap<S
 
 /// The tags of the tag category `category_name`, by name.
 pub async fn tags_in_category(db: &Database, category_name: &str) -> ApiResult<Vec<Tag>> {
+    if !storable(category_name) {
+        return Ok(Vec::new());
+    }
     let client = db.client().await?;
     let rows = client
         .query(
@@ -109,6 +122,9 @@ pub async fn tags_in_category(db: &Database, category_name: &str) -> ApiResult<V
 /// The tag group `group_uid` (a `product_category`): its name and its tags (`None`: no such
 /// category).
 pub async fn tag_group(db: &Database, group_uid: &str) -> ApiResult<Option<(String, Vec<Tag>)>> {
+    if !storable(group_uid) {
+        return Ok(None);
+    }
     let client = db.client().await?;
     let Some(group) = client
         .query_opt(

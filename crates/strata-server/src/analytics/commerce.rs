@@ -196,8 +196,11 @@ impl Analytics {
         };
         // Instants that can fall on the range's local days (no zone is 14 h off UTC), for
         // pruning; the local day is then checked exactly.
-        let lo = state.zone.start_of(from) - Duration::hours(1);
-        let hi = state.zone.end_of(to) + Duration::hours(1);
+        // Clamped to instants DuckDB reads back (four-digit years).
+        let floor = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH - Duration::days(365 * 100);
+        let ceiling = floor + Duration::days(365 * 7000);
+        let lo = (state.zone.start_of(from) - Duration::hours(1)).clamp(floor, ceiling);
+        let hi = (state.zone.end_of(to) + Duration::hours(1)).clamp(floor, ceiling);
         let tz = state.zone.name();
         let sql = format!(
             "WITH s AS (

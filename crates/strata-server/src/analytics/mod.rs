@@ -93,10 +93,14 @@ impl Analytics {
     }
 }
 
-/// `YYYY-MM-DD`, or why not.
+/// `YYYY-MM-DD` with a year from 1000 to 9999 (what the OpenAPI document's date parameters
+/// allow), or why not.
 pub fn parse_day(name: &str, text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .filter(|d| text.len() == 10 && (1970..=9999).contains(&chrono::Datelike::year(d)))
+        .filter(|d| text.len() == 10 && (1000..=9999).contains(&chrono::Datelike::year(d)))
         .ok_or_else(|| format!("`{name}` must be a date like 2026-11-28, not {text:?}"))
 }
+
+/// The pattern of [`parse_day`]'s dates, for the OpenAPI document.
+pub const DAY_PATTERN: &str = "^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$";
