@@ -313,17 +313,22 @@ impl Analytics {
             .map(|c| format!("AND currency_code = '{c}'"))
             .unwrap_or_default();
         let sql = format!(
-            "SELECT currency_code, product_uid, sum(orders) AS orders, sum(units) AS units,
-                    sum(units_returned) AS units_returned,
-                    CAST(sum(gross_revenue) AS DECIMAL(20,4)) AS gross_revenue,
-                    CAST(sum(discounts) AS DECIMAL(20,4)) AS discounts,
-                    CAST(sum(net_revenue) AS DECIMAL(20,4)) AS net_revenue,
-                    row_number() OVER (PARTITION BY currency_code ORDER BY {order}, product_uid) AS rank
-             FROM measurement.sales AT SNAPSHOT {snapshot}
-             WHERE day BETWEEN DATE '{from}' AND DATE '{to}' {only}
-             GROUP BY currency_code, product_uid
-             QUALIFY rank <= {limit}
-             ORDER BY currency_code, rank"
+            "SELECT * FROM (
+                SELECT *, row_number() OVER (PARTITION BY currency_code ORDER BY {order}, product_uid) AS position
+                FROM (
+                    SELECT currency_code, product_uid, CAST(sum(orders) AS BIGINT) AS orders,
+                           CAST(sum(units) AS BIGINT) AS units,
+                           CAST(sum(units_returned) AS BIGINT) AS units_returned,
+                           CAST(sum(gross_revenue) AS DECIMAL(20,4)) AS gross_revenue,
+                           CAST(sum(discounts) AS DECIMAL(20,4)) AS discounts,
+                           CAST(sum(net_revenue) AS DECIMAL(20,4)) AS net_revenue
+                    FROM measurement.sales AT SNAPSHOT {snapshot}
+                    WHERE day BETWEEN DATE '{from}' AND DATE '{to}' {only}
+                    GROUP BY currency_code, product_uid
+                )
+             )
+             WHERE position <= {limit}
+             ORDER BY currency_code, position"
         );
         let out = self.engine.query(&sql).await?;
         for b in &out.batches {
@@ -336,7 +341,7 @@ impl Analytics {
             let gross = c.strings("gross_revenue")?;
             let disc = c.strings("discounts")?;
             let net = c.strings("net_revenue")?;
-            let rank = c.ints("rank")?;
+            let rank = c.ints("position")?;
             for i in 0..b.num_rows() {
                 if top.currencies.last().map(|l| &l.currency_code) != Some(&cur[i]) {
                     top.currencies.push(CurrencyLeaders {
