@@ -75,6 +75,14 @@ impl Analytics {
         })
     }
 
+    /// Loads the last measured day, so the first request after start-up does not pay for
+    /// DuckDB's first views (a few hundred ms); failures are only logged.
+    pub async fn warm(&self) {
+        if let Err(e) = self.performance(None).await {
+            tracing::warn!(error = %e, "warming the performance cache failed");
+        }
+    }
+
     fn lake(&self) -> &Lake {
         self.engine.lake()
     }

@@ -33,7 +33,7 @@ const TAG_GROUP: &str = "TagGroupPerformance";
 const FULFILLMENT: &str = "FulfillmentDailySummaryReport";
 
 fn day() -> Value {
-    json!({"type": "string", "format": "date", "pattern": DAY_PATTERN})
+    json!({"type": "string", "format": "date", "minLength": 10, "maxLength": 10, "pattern": DAY_PATTERN})
 }
 
 fn nullable_day(description: &str) -> Value {
@@ -228,7 +228,7 @@ fn schemas() -> Vec<(&'static str, Value)> {
                 "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_NAME},
                 "description": "Tag names (`product_tag.tag_name`, in any category); repeated names count once.",
             },
-            "as_of": {"type": ["string", "null"], "format": "date", "pattern": DAY_PATTERN, "description": "The as-of day (default: the last measured day)."},
+            "as_of": {"type": ["string", "null"], "format": "date", "minLength": 10, "maxLength": 10, "pattern": DAY_PATTERN, "description": "The as-of day (default: the last measured day)."},
         },
         "additionalProperties": false,
     });
@@ -522,7 +522,7 @@ pub(crate) fn paths(schema: &Schema, out: &mut Map<String, Value>) {
         query(
             "currency",
             "Only this currency (ISO 4217, lower case).",
-            json!({"type": "string", "pattern": "^[a-z]{3}$"}),
+            json!({"type": "string", "minLength": 3, "maxLength": 3, "pattern": "^[a-z]{3}$"}),
         ),
     ]);
     insert(

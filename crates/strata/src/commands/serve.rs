@@ -85,7 +85,12 @@ async fn staff_analytics(
         Ok::<_, anyhow::Error>(strata_server::analytics::Analytics::open(Arc::new(engine)).await?)
     };
     match opened.await {
-        Ok(a) => Some(Arc::new(a)),
+        Ok(a) => {
+            let a = Arc::new(a);
+            let warming = a.clone();
+            tokio::spawn(async move { warming.warm().await });
+            Some(a)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "the staff analytics are off (they answer 503)");
             None
