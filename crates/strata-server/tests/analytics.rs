@@ -508,6 +508,34 @@ async fn commerce_tags_and_fulfillment() {
     assert_eq!(net.parse::<f64>().ok(), Some(589.0));
     let empty = ok(&s, &format!("/analytics/commerce/overview?from={d}&to={d}")).await;
     assert_eq!(empty["currencies"], json!([]));
+    // A later order, once measured, shows up (the sales snapshot moved: the cache reloads).
+    s.lake
+        .clone()
+        .expect("lake")
+        .write_events(
+            StreamName::Commerce,
+            &[order_event(
+                uid("ord").parse().expect("order uid"),
+                "eur",
+                noon(d),
+                vec![product_line(p("p4").parse().expect("uid"), 4, 250, 0)],
+                CommerceKind::OrderCreated,
+            )],
+            None,
+        )
+        .await
+        .expect("write");
+    m.refresh_sales(SalesScope::Changed, &mut |_| {})
+        .await
+        .expect("sales");
+    let later = ok(&s, &format!("/analytics/commerce/overview?from={d}&to={d}")).await;
+    assert_eq!(
+        later["currencies"],
+        json!([{"currency_code": "eur", "orders": 1, "units": 4, "units_returned": 0,
+                "gross_revenue": "10.0000", "discounts": "0.0000", "net_revenue": "10.0000",
+                "average_order_value": "10.0000"}])
+    );
+    assert_ne!(later["snapshot_id"], overview["snapshot_id"]);
 
     let top = ok(&s, &format!("/analytics/commerce/products?{range}")).await;
     schemas.assert_valid("CommerceTopProducts", &top);
@@ -519,6 +547,7 @@ async fn commerce_tags_and_fulfillment() {
     assert_eq!(usd["items"][0]["orders"], 2);
     assert_eq!(usd["items"][0]["product_title"], "Alpha Floral Case");
     assert_eq!(usd["items"][1]["product_uid"], json!(p("p2")));
+    // With the later order: p4 (1 + 4 units) leads the euro units.
     let top = ok(
         &s,
         &format!("/analytics/commerce/products?{range}&by=units&currency=eur&limit=1"),
@@ -527,9 +556,9 @@ async fn commerce_tags_and_fulfillment() {
     assert_eq!(
         top["currencies"],
         json!([{"currency_code": "eur", "items": [{
-            "rank": 1, "product_uid": p("p1"), "product_title": "Alpha Floral Case", "orders": 1,
-            "units": 2, "units_returned": 0, "gross_revenue": "30.0000", "discounts": "0.0000",
-            "net_revenue": "30.0000"}]}])
+            "rank": 1, "product_uid": p("p4"), "product_title": "Delta Case", "orders": 2,
+            "units": 5, "units_returned": 0, "gross_revenue": "15.0000", "discounts": "0.0000",
+            "net_revenue": "15.0000"}]}])
     );
 
     let orders = ok(&s, &format!("/analytics/commerce/orders?{range}")).await;

@@ -2,22 +2,26 @@
 //! added across currencies), with order counts from the commerce telemetry the sales were
 //! computed from.
 //!
+//! Both are read once per snapshot of `measurement.sales` (its rows, and orders per day and
+//! currency) and kept in memory: any range is then a sum in Rust, with no query.
+//!
 //! `measurement.sales` counts an order once per product and day; an order's `order_created`
 //! event falls on one day, so a product's orders over a range are the sum of its daily counts,
 //! but the orders of the whole store are not (an order with two products would count twice):
 //! they are counted from `commerce.telemetry` at the snapshot the sales are complete up to
 //! (`strata.source-snapshot`), so they agree with the revenue next to them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use strata_measure::{PROP_SOURCE_SNAPSHOT, PROP_TIME_ZONE, ReportingZone};
 
 use super::convert::Columns;
-use super::{Analytics, Result};
+use super::{Analytics, AnalyticsError, Result};
 
 /// A range of days in the reporting time zone, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,21 +103,71 @@ pub struct TopProducts {
     pub currencies: Vec<CurrencyLeaders>,
 }
 
-/// Answers of one snapshot of `measurement.sales`, by request.
+/// One row of `measurement.sales`.
+struct SalesRow {
+    day: NaiveDate,
+    product_uid: String,
+    currency_code: String,
+    orders: i64,
+    units: i64,
+    units_returned: i64,
+    gross: Decimal,
+    discounts: Decimal,
+    net: Decimal,
+}
+
+/// Everything the commerce figures need, of one snapshot of `measurement.sales`.
+#[derive(Default)]
+pub(crate) struct SalesData {
+    rows: Vec<SalesRow>,
+    /// Orders with a product line, by (day, currency).
+    orders: HashMap<(NaiveDate, String), i64>,
+}
+
+/// The loaded snapshot.
 #[derive(Default)]
 pub(crate) struct Cache {
     snapshot: Option<i64>,
-    answers: HashMap<String, Arc<Value>>,
+    data: Option<Arc<SalesData>>,
 }
-
-/// Answers kept per snapshot.
-const ANSWERS_KEPT: usize = 64;
 
 /// What the sales table says about itself.
 struct SalesState {
     snapshot: Option<i64>,
     zone: ReportingZone,
     source: Option<i64>,
+}
+
+/// Sums of one group of rows.
+#[derive(Default)]
+struct Sums {
+    orders: i64,
+    units: i64,
+    units_returned: i64,
+    gross: Decimal,
+    discounts: Decimal,
+    net: Decimal,
+}
+
+impl Sums {
+    fn add(&mut self, r: &SalesRow) {
+        self.orders += r.orders;
+        self.units += r.units;
+        self.units_returned += r.units_returned;
+        self.gross += r.gross;
+        self.discounts += r.discounts;
+        self.net += r.net;
+    }
+}
+
+/// Money as the lake writes it: four places.
+fn money(d: Decimal) -> String {
+    format!("{:.4}", d.round_dp(4))
+}
+
+fn decimal(text: &str) -> Result<Decimal> {
+    text.parse::<Decimal>()
+        .map_err(|e| AnalyticsError::Shape(format!("money {text:?}: {e}")))
 }
 
 impl Analytics {
@@ -142,99 +196,41 @@ impl Analytics {
         Ok(self.sales_state().await?.zone)
     }
 
-    /// A cached answer of the current snapshot, or `compute`'s, cached.
-    async fn cached<T: Serialize>(
-        &self,
-        snapshot: Option<i64>,
-        key: String,
-        compute: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<Arc<Value>> {
+    /// The sales of the current snapshot, loaded on first use.
+    async fn sales_data(&self, state: &SalesState) -> Result<Arc<SalesData>> {
         let mut cache = self.sales.lock().await;
-        if cache.snapshot != snapshot {
+        if cache.snapshot != state.snapshot {
             *cache = Cache {
-                snapshot,
-                answers: HashMap::new(),
+                snapshot: state.snapshot,
+                data: None,
             };
         }
-        if let Some(hit) = cache.answers.get(&key) {
-            return Ok(hit.clone());
+        if let Some(data) = &cache.data {
+            return Ok(data.clone());
         }
-        let value = Arc::new(
-            serde_json::to_value(compute.await?)
-                .map_err(|e| super::AnalyticsError::Shape(e.to_string()))?,
-        );
-        if cache.answers.len() >= ANSWERS_KEPT {
-            cache.answers.clear();
-        }
-        cache.answers.insert(key, value.clone());
-        Ok(value)
+        let data = Arc::new(match state.snapshot {
+            Some(id) => self.load_sales(id, state).await?,
+            None => SalesData::default(),
+        });
+        cache.data = Some(data.clone());
+        Ok(data)
     }
 
-    /// Revenue, orders, units and average order value per currency over `range`.
-    pub async fn overview(&self, range: CommerceRange) -> Result<Arc<Value>> {
-        let state = self.sales_state().await?;
-        let key = format!("overview {} {}", range.from, range.to);
-        self.cached(state.snapshot, key, self.compute_overview(range, &state))
-            .await
-    }
-
-    async fn compute_overview(&self, range: CommerceRange, state: &SalesState) -> Result<Overview> {
-        let mut overview = Overview {
-            from: range.from,
-            to: range.to,
-            time_zone: state.zone.name().to_owned(),
-            snapshot_id: state.snapshot,
-            currencies: Vec::new(),
-        };
-        let Some(snapshot) = state.snapshot else {
-            return Ok(overview);
-        };
-        let (from, to) = (range.from, range.to);
-        let commerce = match state.source {
-            Some(id) => format!("commerce.telemetry AT SNAPSHOT {id}"),
-            None => "commerce.telemetry".to_owned(),
-        };
-        // Instants that can fall on the range's local days (no zone is 14 h off UTC), for
-        // pruning; the local day is then checked exactly.
-        // Clamped to instants DuckDB reads back (four-digit years).
-        let floor = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH - Duration::days(365 * 100);
-        let ceiling = floor + Duration::days(365 * 7000);
-        let lo = (state.zone.start_of(from) - Duration::hours(1)).clamp(floor, ceiling);
-        let hi = (state.zone.end_of(to) + Duration::hours(1)).clamp(floor, ceiling);
-        let tz = state.zone.name();
-        let sql = format!(
-            "WITH s AS (
-                SELECT currency_code, sum(units) AS units, sum(units_returned) AS units_returned,
-                       sum(gross_revenue) AS gross, sum(discounts) AS discounts,
-                       sum(net_revenue) AS net
-                FROM measurement.sales AT SNAPSHOT {snapshot}
-                WHERE day BETWEEN DATE '{from}' AND DATE '{to}'
-                GROUP BY currency_code
-             ),
-             o AS (
-                SELECT currency_code, count(DISTINCT order_uid) AS orders
-                FROM {commerce}
-                WHERE event_type = 'order_created'
-                  AND occurred_ts >= TIMESTAMPTZ '{lo}' AND occurred_ts < TIMESTAMPTZ '{hi}'
-                  AND CAST(timezone('{tz}', occurred_ts) AS DATE) BETWEEN DATE '{from}' AND DATE '{to}'
-                  AND len(list_filter(
-                        json_transform(payload, '{{\"lines\":[{{\"product_uid\":\"VARCHAR\"}}]}}').lines,
-                        x -> x.product_uid IS NOT NULL)) > 0
-                GROUP BY currency_code
-             )
-             SELECT s.currency_code, coalesce(o.orders, 0) AS orders, s.units, s.units_returned,
-                    CAST(s.gross AS DECIMAL(20,4)) AS gross_revenue,
-                    CAST(s.discounts AS DECIMAL(20,4)) AS discounts,
-                    CAST(s.net AS DECIMAL(20,4)) AS net_revenue,
-                    CAST(round(s.net / NULLIF(o.orders, 0), 4) AS DECIMAL(20,4)) AS aov
-             FROM s LEFT JOIN o USING (currency_code)
-             ORDER BY s.currency_code",
-            lo = lo.format("%Y-%m-%d %H:%M:%S+00"),
-            hi = hi.format("%Y-%m-%d %H:%M:%S+00"),
-        );
-        let out = self.engine.query(&sql).await?;
+    async fn load_sales(&self, snapshot: i64, state: &SalesState) -> Result<SalesData> {
+        let started = std::time::Instant::now();
+        let out = self
+            .engine
+            .query(&format!(
+                "SELECT day, product_uid, currency_code, orders, units, units_returned,
+                        gross_revenue, discounts, net_revenue
+                 FROM measurement.sales AT SNAPSHOT {snapshot}"
+            ))
+            .await?;
+        let mut data = SalesData::default();
         for b in &out.batches {
             let c = Columns::of(b);
+            let day = c.days("day")?;
+            let uid = c.strings("product_uid")?;
             let cur = c.strings("currency_code")?;
             let orders = c.ints("orders")?;
             let units = c.ints("units")?;
@@ -242,21 +238,102 @@ impl Analytics {
             let gross = c.strings("gross_revenue")?;
             let disc = c.strings("discounts")?;
             let net = c.strings("net_revenue")?;
-            let aov = c.strings("aov")?;
             for i in 0..b.num_rows() {
-                overview.currencies.push(CurrencyFigures {
+                let Some(day) = day[i] else { continue };
+                data.rows.push(SalesRow {
+                    day,
+                    product_uid: uid[i].clone(),
                     currency_code: cur[i].clone(),
                     orders: orders[i],
                     units: units[i],
                     units_returned: returned[i],
-                    gross_revenue: gross[i].clone(),
-                    discounts: disc[i].clone(),
-                    net_revenue: net[i].clone(),
-                    average_order_value: Some(aov[i].clone()).filter(|a| !a.is_empty()),
+                    gross: decimal(&gross[i])?,
+                    discounts: decimal(&disc[i])?,
+                    net: decimal(&net[i])?,
                 });
             }
         }
-        Ok(overview)
+        // Orders counted once each (an order's `order_created` falls on one day), from the
+        // telemetry the sales are complete up to.
+        let commerce = match state.source {
+            Some(id) => format!("commerce.telemetry AT SNAPSHOT {id}"),
+            None => "commerce.telemetry".to_owned(),
+        };
+        let tz = state.zone.name();
+        let out = self
+            .engine
+            .query(&format!(
+                "SELECT CAST(timezone('{tz}', occurred_ts) AS DATE) AS day, currency_code,
+                        count(DISTINCT order_uid) AS orders
+                 FROM {commerce}
+                 WHERE event_type = 'order_created'
+                   AND len(list_filter(
+                         json_transform(payload, '{{\"lines\":[{{\"product_uid\":\"VARCHAR\"}}]}}').lines,
+                         x -> x.product_uid IS NOT NULL)) > 0
+                 GROUP BY ALL"
+            ))
+            .await?;
+        for b in &out.batches {
+            let c = Columns::of(b);
+            let day = c.days("day")?;
+            let cur = c.strings("currency_code")?;
+            let orders = c.ints("orders")?;
+            for i in 0..b.num_rows() {
+                if let Some(day) = day[i] {
+                    data.orders.insert((day, cur[i].clone()), orders[i]);
+                }
+            }
+        }
+        tracing::debug!(
+            snapshot,
+            rows = data.rows.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "loaded the sales"
+        );
+        Ok(data)
+    }
+
+    /// Revenue, orders, units and average order value per currency over `range`.
+    pub async fn overview(&self, range: CommerceRange) -> Result<Arc<Value>> {
+        let state = self.sales_state().await?;
+        let data = self.sales_data(&state).await?;
+        let inside = |d: &NaiveDate| (range.from..=range.to).contains(d);
+        let mut by_currency: BTreeMap<&str, Sums> = BTreeMap::new();
+        for r in data.rows.iter().filter(|r| inside(&r.day)) {
+            by_currency.entry(&r.currency_code).or_default().add(r);
+        }
+        let currencies = by_currency
+            .into_iter()
+            .map(|(currency, sums)| {
+                let orders: i64 = data
+                    .orders
+                    .iter()
+                    .filter(|((d, c), _)| c == currency && inside(d))
+                    .map(|(_, n)| n)
+                    .sum();
+                CurrencyFigures {
+                    currency_code: currency.to_owned(),
+                    orders,
+                    units: sums.units,
+                    units_returned: sums.units_returned,
+                    gross_revenue: money(sums.gross),
+                    discounts: money(sums.discounts),
+                    net_revenue: money(sums.net),
+                    average_order_value: (orders > 0)
+                        .then(|| money(sums.net / Decimal::from(orders))),
+                }
+            })
+            .collect();
+        let overview = Overview {
+            from: range.from,
+            to: range.to,
+            time_zone: state.zone.name().to_owned(),
+            snapshot_id: state.snapshot,
+            currencies,
+        };
+        serde_json::to_value(overview)
+            .map(Arc::new)
+            .map_err(|e| AnalyticsError::Shape(e.to_string()))
     }
 
     /// The `limit` leading products of each currency (or of `currency` only) over `range`.
@@ -268,101 +345,66 @@ impl Analytics {
         currency: Option<&str>,
     ) -> Result<Arc<Value>> {
         let state = self.sales_state().await?;
-        let key = format!(
-            "products {} {} {} {limit} {}",
-            range.from,
-            range.to,
-            by.as_str(),
-            currency.unwrap_or("*")
-        );
-        self.cached(
-            state.snapshot,
-            key,
-            self.compute_top(range, by, limit, currency, &state),
-        )
-        .await
-    }
-
-    async fn compute_top(
-        &self,
-        range: CommerceRange,
-        by: TopBy,
-        limit: usize,
-        currency: Option<&str>,
-        state: &SalesState,
-    ) -> Result<TopProducts> {
-        let mut top = TopProducts {
+        let data = self.sales_data(&state).await?;
+        let mut groups: BTreeMap<&str, HashMap<&str, Sums>> = BTreeMap::new();
+        for r in data.rows.iter().filter(|r| {
+            (range.from..=range.to).contains(&r.day)
+                && currency.is_none_or(|c| c == r.currency_code)
+        }) {
+            groups
+                .entry(&r.currency_code)
+                .or_default()
+                .entry(&r.product_uid)
+                .or_default()
+                .add(r);
+        }
+        let currencies = groups
+            .into_iter()
+            .map(|(currency, products)| {
+                let mut ranked: Vec<(&str, Sums)> = products.into_iter().collect();
+                ranked.sort_by(|(ua, a), (ub, b)| {
+                    let key = match by {
+                        TopBy::Revenue => b.net.cmp(&a.net).then(b.units.cmp(&a.units)),
+                        TopBy::Units => b.units.cmp(&a.units).then(b.net.cmp(&a.net)),
+                    };
+                    key.then_with(|| ua.cmp(ub))
+                });
+                CurrencyLeaders {
+                    currency_code: currency.to_owned(),
+                    items: ranked
+                        .into_iter()
+                        .take(limit)
+                        .enumerate()
+                        .map(|(i, (uid, s))| ProductFigures {
+                            rank: i as i64 + 1,
+                            product_uid: uid.to_owned(),
+                            orders: s.orders,
+                            units: s.units,
+                            units_returned: s.units_returned,
+                            gross_revenue: money(s.gross),
+                            discounts: money(s.discounts),
+                            net_revenue: money(s.net),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let top = TopProducts {
             from: range.from,
             to: range.to,
             time_zone: state.zone.name().to_owned(),
             snapshot_id: state.snapshot,
             by: by.as_str(),
-            currencies: Vec::new(),
+            currencies,
         };
-        let Some(snapshot) = state.snapshot else {
-            return Ok(top);
-        };
-        let (from, to) = (range.from, range.to);
-        let order = match by {
-            TopBy::Revenue => "net_revenue DESC, units DESC",
-            TopBy::Units => "units DESC, net_revenue DESC",
-        };
-        // The route admits only three lower-case letters here.
-        let only = currency
-            .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_lowercase()))
-            .map(|c| format!("AND currency_code = '{c}'"))
-            .unwrap_or_default();
-        let sql = format!(
-            "SELECT * FROM (
-                SELECT *, row_number() OVER (PARTITION BY currency_code ORDER BY {order}, product_uid) AS position
-                FROM (
-                    SELECT currency_code, product_uid, CAST(sum(orders) AS BIGINT) AS orders,
-                           CAST(sum(units) AS BIGINT) AS units,
-                           CAST(sum(units_returned) AS BIGINT) AS units_returned,
-                           CAST(sum(gross_revenue) AS DECIMAL(20,4)) AS gross_revenue,
-                           CAST(sum(discounts) AS DECIMAL(20,4)) AS discounts,
-                           CAST(sum(net_revenue) AS DECIMAL(20,4)) AS net_revenue
-                    FROM measurement.sales AT SNAPSHOT {snapshot}
-                    WHERE day BETWEEN DATE '{from}' AND DATE '{to}' {only}
-                    GROUP BY currency_code, product_uid
-                )
-             )
-             WHERE position <= {limit}
-             ORDER BY currency_code, position"
-        );
-        let out = self.engine.query(&sql).await?;
-        for b in &out.batches {
-            let c = Columns::of(b);
-            let cur = c.strings("currency_code")?;
-            let uid = c.strings("product_uid")?;
-            let orders = c.ints("orders")?;
-            let units = c.ints("units")?;
-            let returned = c.ints("units_returned")?;
-            let gross = c.strings("gross_revenue")?;
-            let disc = c.strings("discounts")?;
-            let net = c.strings("net_revenue")?;
-            let rank = c.ints("position")?;
-            for i in 0..b.num_rows() {
-                if top.currencies.last().map(|l| &l.currency_code) != Some(&cur[i]) {
-                    top.currencies.push(CurrencyLeaders {
-                        currency_code: cur[i].clone(),
-                        items: Vec::new(),
-                    });
-                }
-                if let Some(l) = top.currencies.last_mut() {
-                    l.items.push(ProductFigures {
-                        rank: rank[i],
-                        product_uid: uid[i].clone(),
-                        orders: orders[i],
-                        units: units[i],
-                        units_returned: returned[i],
-                        gross_revenue: gross[i].clone(),
-                        discounts: disc[i].clone(),
-                        net_revenue: net[i].clone(),
-                    });
-                }
-            }
-        }
-        Ok(top)
+        serde_json::to_value(top)
+            .map(Arc::new)
+            .map_err(|e| AnalyticsError::Shape(e.to_string()))
+    }
+
+    /// Loads the current sales (see [`Analytics::warm`]).
+    pub(crate) async fn warm_sales(&self) -> Result<()> {
+        let state = self.sales_state().await?;
+        self.sales_data(&state).await.map(|_| ())
     }
 }

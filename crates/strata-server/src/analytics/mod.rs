@@ -75,11 +75,14 @@ impl Analytics {
         })
     }
 
-    /// Loads the last measured day, so the first request after start-up does not pay for
-    /// DuckDB's first views (a few hundred ms); failures are only logged.
+    /// Loads the last measured day and the sales, so the first requests after start-up do not
+    /// pay for DuckDB's first views and scans (up to a second); failures are only logged.
     pub async fn warm(&self) {
         if let Err(e) = self.performance(None).await {
             tracing::warn!(error = %e, "warming the performance cache failed");
+        }
+        if let Err(e) = self.warm_sales().await {
+            tracing::warn!(error = %e, "warming the sales cache failed");
         }
     }
 
