@@ -6,8 +6,8 @@
 //! time on one connection, so the rows of an as-of day of `measurement.performance` are loaded
 //! once per snapshot of that table and kept in memory: lists, filters, sorts, pages and summaries
 //! are then plain Rust over those rows. A refresh commits a new snapshot, which drops the cache.
-//! The commerce figures of a range are cached the same way, keyed by `measurement.sales`'s
-//! snapshot.
+//! The sales rows (and orders per day and currency) are kept the same way, per snapshot of
+//! `measurement.sales`, so any range of the commerce figures is a sum in Rust.
 
 pub mod catalog;
 pub mod commerce;
