@@ -4,5 +4,6 @@ pub mod commands;
 pub mod friendly;
 pub mod meta;
 pub mod ops;
+pub mod query;
 pub mod resources;
 pub mod telemetry;
