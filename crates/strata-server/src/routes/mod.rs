@@ -4,6 +4,7 @@ pub mod commands;
 pub mod friendly;
 pub mod meta;
 pub mod ops;
+pub mod query;
 pub mod resources;
 pub mod settings;
 pub mod telemetry;
