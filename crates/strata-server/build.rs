@@ -1,5 +1,5 @@
 //! strata-server links DuckDB dynamically through strata-query (see crates/strata-query/build.rs):
-//! give its tests an rpath to the library's folder, so they run without LD_LIBRARY_PATH.
+//! give its binaries and tests an rpath to the library's folder, so they run without LD_LIBRARY_PATH.
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_STRATA_DUCKDB_LIB_DIR");

@@ -167,11 +167,14 @@ fn ident(w: &sqlparser::tokenizer::Word) -> String {
     }
 }
 
-/// `text` with each reference's range replaced by its replacement, in order.
+/// `text` with each reference's range replaced by its replacement. The ranges may come in any
+/// order (the engine lists them table by table, not as they appear in the text).
 pub(crate) fn splice(text: &str, replacements: &[(std::ops::Range<usize>, String)]) -> String {
+    let mut sorted: Vec<&(std::ops::Range<usize>, String)> = replacements.iter().collect();
+    sorted.sort_by_key(|(range, _)| range.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for (range, with) in replacements {
+    for (range, with) in sorted {
         out.push_str(&text[at..range.start]);
         out.push_str(with);
         at = range.end;
@@ -235,6 +238,15 @@ mod tests {
             "{spliced}"
         );
         assert!(spliced.contains("'commerce.telemetry AT SNAPSHOT 7'"));
+        // In any order (the engine lists them by table, not by position).
+        let reversed = splice(
+            sql,
+            &[
+                (scan.travel[1].range.clone(), "B".to_owned()),
+                (scan.travel[0].range.clone(), "A".to_owned()),
+            ],
+        );
+        assert_eq!(reversed, spliced);
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             "/api/performance-metrics/settings/classification/versions",
             get(settings::list_classification_versions),
         )
+        .merge(staff_analytics())
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "no such path; see /openapi.json")
         })
@@ -123,6 +124,49 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
+}
+
+/// The staff analytics (issue 5, item 7): performance metrics, commerce, tags, fulfillment.
+fn staff_analytics() -> Router<AppState> {
+    use crate::routes::{analytics, performance_metrics, tag_analytics};
+    Router::new()
+        .route("/api/performance-metrics", get(performance_metrics::list))
+        .route(
+            "/api/performance-metrics/stats/summary",
+            get(performance_metrics::summary),
+        )
+        .route(
+            "/api/performance-metrics/{product_uid}",
+            get(performance_metrics::get),
+        )
+        .route(
+            "/analytics/commerce/overview",
+            get(analytics::commerce_overview),
+        )
+        .route(
+            "/analytics/commerce/products",
+            get(analytics::commerce_products),
+        )
+        .route(
+            "/analytics/commerce/orders",
+            get(analytics::commerce_orders),
+        )
+        .route(
+            "/api/tag-analytics/performance",
+            post(tag_analytics::performance),
+        )
+        .route(
+            "/api/tag-analytics/distribution/{category}",
+            get(tag_analytics::distribution),
+        )
+        .route(
+            "/api/tag-analytics/group-performance/{group_uid}",
+            get(tag_analytics::group_performance),
+        )
+        .route(
+            "/api/fulfillment-daily-summary",
+            get(analytics::fulfillment_daily_summary),
+        )
 }
 
 /// axum's own rejections (405, 413, …) come with plain bodies; give them problem+json.

@@ -1,6 +1,7 @@
 //! Strata's HTTP API (`strata serve`): the generated resource API of every table, the scenario
 //! paths, the OpenAPI document and its viewer, API-key auth, audit, problem+json errors.
 
+pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod backlog;

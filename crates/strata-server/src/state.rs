@@ -36,6 +36,9 @@ pub struct AppState {
     /// DuckDB over the lake, for `POST /v1/query` ([`crate::routes::query`]); `None`: no such
     /// endpoint (404).
     pub query: Option<Arc<strata_query::QueryEngine>>,
+    /// The staff analytics over the lake's measurements ([`crate::analytics`]); `None`: no
+    /// lake here, and those endpoints answer 503.
+    pub analytics: Option<Arc<crate::analytics::Analytics>>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             http_counts: Arc::default(),
             lake_catalog: None,
             query: None,
+            analytics: None,
         }
     }
 
@@ -84,6 +88,12 @@ impl AppState {
     /// Answers `POST /v1/query` with `engine`.
     pub fn with_query_engine(mut self, engine: Option<Arc<strata_query::QueryEngine>>) -> Self {
         self.query = engine;
+        self
+    }
+
+    /// Answers the staff analytics endpoints from `analytics`.
+    pub fn with_analytics(mut self, analytics: Option<Arc<crate::analytics::Analytics>>) -> Self {
+        self.analytics = analytics;
         self
     }
 

@@ -11,8 +11,11 @@
 //!   their request and answer schemas and the `COMMERCE_TELEMETRY` event schema.
 //! - [`settings`]: the performance screen's classification spec
 //!   (`/api/performance-metrics/settings/classification`, its versions).
+//! - [`analytics`]: the staff analytics (performance metrics, commerce, tag analytics, the
+//!   fulfillment daily summary).
 //! - [`viewer`]: the vendored Swagger UI bundle and `docs.html`.
 
+mod analytics;
 mod commands;
 mod params;
 mod paths;
@@ -59,6 +62,8 @@ pub fn document(schema: &Schema) -> Value {
         commands::components(s);
         settings::paths(schema, p);
         settings::components(s);
+        analytics::paths(schema, p);
+        analytics::components(s);
         params.insert(
             commands::ORDER_UID_PARAM.into(),
             commands::order_uid_param(),

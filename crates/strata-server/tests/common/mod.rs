@@ -124,6 +124,8 @@ pub struct Options {
     pub pipelines: bool,
     /// Serve an embedded lake (tables created) under the data directory at `/iceberg`.
     pub lake: bool,
+    /// With `lake`: answer the staff analytics from it (a DuckDB engine of the server's own).
+    pub analytics: bool,
 }
 
 pub async fn start() -> Server {
@@ -182,6 +184,18 @@ pub async fn start_with(options: Options) -> Server {
             .expect("lake");
         opened.ensure_tables().await.expect("lake tables");
         state = state.with_lake_catalog(opened.embedded_catalog().cloned());
+        if options.analytics {
+            let engine = strata_query::QueryEngine::open(
+                opened.clone(),
+                strata_query::QueryOptions::under(&dir.path().join("server")),
+            )
+            .await
+            .expect("query engine");
+            let analytics = strata_server::analytics::Analytics::open(Arc::new(engine))
+                .await
+                .expect("analytics");
+            state = state.with_analytics(Some(Arc::new(analytics)));
+        }
         lake = Some(opened);
     }
     if options.pipelines {

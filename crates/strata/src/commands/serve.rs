@@ -55,6 +55,7 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         .await
         .context("start DuckDB over the lake for POST /v1/query")?,
     )));
+    let state = state.with_analytics(staff_analytics(global, &lake).await);
     let state = match &pipelines {
         Some(p) => state.with_pipelines(p.stats_source()),
         None => state,
@@ -79,4 +80,29 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The staff analytics over the lake's measurements; without them (DuckDB failed to open) those
+/// endpoints answer 503 and the rest of the API still serves.
+async fn staff_analytics(
+    global: &GlobalOpts,
+    lake: &strata_lake::Lake,
+) -> Option<Arc<strata_server::analytics::Analytics>> {
+    let options = strata_query::QueryOptions::under(&global.data_dir);
+    let opened = async {
+        let engine = strata_query::QueryEngine::open(lake.clone(), options).await?;
+        Ok::<_, anyhow::Error>(strata_server::analytics::Analytics::open(Arc::new(engine)).await?)
+    };
+    match opened.await {
+        Ok(a) => {
+            let a = Arc::new(a);
+            let warming = a.clone();
+            tokio::spawn(async move { warming.warm().await });
+            Some(a)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the staff analytics are off (they answer 503)");
+            None
+        }
+    }
 }
