@@ -1,5 +1,5 @@
-//! This crate links DuckDB dynamically through strata-query (see crates/strata-query/build.rs):
-//! give its binaries an rpath to the library's folder, so they run without LD_LIBRARY_PATH.
+//! strata-server links DuckDB dynamically through strata-query (see crates/strata-query/build.rs):
+//! give its binaries and tests an rpath to the library's folder, so they run without LD_LIBRARY_PATH.
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_STRATA_DUCKDB_LIB_DIR");

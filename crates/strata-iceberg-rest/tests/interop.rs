@@ -47,6 +47,63 @@ fn sum_text(sum: Option<ColumnSum>) -> Option<Decimal> {
     }
 }
 
+/// `measurement.counts`: days 20000–20002 with two rows of n = 1 each, then day 20001 replaced
+/// by one row of n = 7.
+async fn replaced_table(lake: &strata_lake::Lake) -> strata_lake::iceberg::TableIdent {
+    use std::{collections::HashMap, sync::Arc};
+
+    use arrow_array::{Date32Array, Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use strata_lake::{TableDef, col, iceberg::spec::PrimitiveType, long};
+
+    let def = TableDef {
+        namespace: "measurement",
+        name: "counts",
+        columns: vec![
+            col("day", PrimitiveType::Date, true, "the day"),
+            long("n", true, "a count"),
+        ],
+        partition_column: "day",
+        comment: "interop test",
+    };
+    lake.ensure_table(&def).await.expect("create");
+    let rows = |days: Vec<i32>, n: i64| {
+        let len = days.len();
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("day", DataType::Date32, false),
+                Field::new("n", DataType::Int64, false),
+            ])),
+            vec![
+                Arc::new(Date32Array::from(days)),
+                Arc::new(Int64Array::from(vec![n; len])),
+            ],
+        )
+        .expect("batch")
+    };
+    let day = |d: i64| chrono::NaiveDate::default() + chrono::Duration::days(d);
+    lake.replace_days(
+        &def.ident(),
+        &[20_000, 20_001, 20_002].into_iter().map(day).collect(),
+        futures_util::stream::iter(vec![Ok(rows(
+            vec![20_000, 20_000, 20_001, 20_001, 20_002, 20_002],
+            1,
+        ))]),
+        HashMap::new(),
+    )
+    .await
+    .expect("write three days");
+    lake.replace_days(
+        &def.ident(),
+        &[day(20_001)].into_iter().collect(),
+        futures_util::stream::iter(vec![Ok(rows(vec![20_001], 7))]),
+        HashMap::new(),
+    )
+    .await
+    .expect("replace one day");
+    def.ident()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pyiceberg_and_duckdb_read_what_strata_reports() {
     let server = common::start(true).await;
@@ -93,6 +150,18 @@ async fn pyiceberg_and_duckdb_read_what_strata_reports() {
     }
     assert!(expected.iter().any(|(_, s)| s.rows == 1500));
 
+    // A table with a day replaced in an overwrite snapshot (what the measurements commit): the
+    // readers must see the new rows of that day and none of the old.
+    let counts = replaced_table(lake).await;
+    let stats = lake
+        .scan_stats(&counts, Some("n"))
+        .await
+        .expect("scan_stats");
+    assert_eq!(stats.rows, 5, "3 days of 2 rows, one day replaced by 1 row");
+    args.push("--table".to_owned());
+    args.push(format!("{counts}=n"));
+    expected.push((counts.to_string(), stats));
+
     let python = python();
     let output = tokio::task::spawn_blocking({
         let python = python.clone();
@@ -135,7 +204,7 @@ async fn pyiceberg_and_duckdb_read_what_strata_reports() {
     assert_eq!(listed, want, "PyIceberg lists every table: {report}");
     assert_eq!(
         report["namespaces"],
-        serde_json::json!(["commerce", "publication", "sync"])
+        serde_json::json!(["commerce", "measurement", "publication", "sync"])
     );
 
     for (name, stats) in &expected {

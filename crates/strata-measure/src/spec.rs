@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use strata_domain::classification::{self, Phase, SpecVersion};
 
 /// One version of the classification spec: thresholds and the precedence of tiers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,54 +66,36 @@ impl AppliedSpec {
     }
 }
 
-/// Every saved version of the classification spec (the `macrodata_artifact` rows of kind
-/// `classification_spec` that are not drafts), oldest first. Fields a row lacks keep their
-/// defaults.
+impl From<&SpecVersion> for AppliedSpec {
+    fn from(v: &SpecVersion) -> Self {
+        let spec = v.spec.spec();
+        Self {
+            uid: v.uid.clone().unwrap_or_else(|| "default".to_owned()),
+            version: v.version,
+            effective_ts: v.effective_ts,
+            top_riser_7_day_threshold: spec.top_riser_7_day_threshold,
+            top_riser_14_day_threshold: spec.top_riser_14_day_threshold,
+            winner_30_day_threshold: spec.winner_30_day_threshold,
+            banana_count: spec.banana_count,
+            precedence: spec
+                .precedence
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+        }
+    }
+}
+
+/// Every version of the classification spec that was ever in force (phase `active` or
+/// `superseded`; the built-in version 0 included), oldest first.
 pub async fn load_spec_versions(db: &strata_domain::Database) -> crate::Result<Vec<AppliedSpec>> {
-    let client = db.client().await?;
-    let rows = client
-        .query(
-            "SELECT uid, artifact_version, coalesce(effective_ts, create_ts), spec
-             FROM macrodata_artifact
-             WHERE kind = 'classification_spec' AND status ->> 'phase' IN ('active', 'superseded')
-             ORDER BY coalesce(effective_ts, create_ts), artifact_version",
-            &[],
-        )
-        .await?;
-    Ok(rows
+    let mut all: Vec<AppliedSpec> = classification::versions(db)
+        .await
+        .map_err(|e| crate::MeasureError::Db(e.to_string()))?
         .iter()
-        .map(|r| {
-            let spec: serde_json::Value = r.get(3);
-            let defaults = AppliedSpec::defaults();
-            let int = |k: &str, d: i64| spec.get(k).and_then(|v| v.as_i64()).unwrap_or(d);
-            AppliedSpec {
-                uid: r.get(0),
-                version: r.get(1),
-                effective_ts: r.get(2),
-                top_riser_7_day_threshold: int(
-                    "top_riser_7_day_threshold",
-                    defaults.top_riser_7_day_threshold,
-                ),
-                top_riser_14_day_threshold: int(
-                    "top_riser_14_day_threshold",
-                    defaults.top_riser_14_day_threshold,
-                ),
-                winner_30_day_threshold: int(
-                    "winner_30_day_threshold",
-                    defaults.winner_30_day_threshold,
-                ),
-                banana_count: int("banana_count", defaults.banana_count),
-                precedence: spec
-                    .get("precedence")
-                    .and_then(|v| v.as_array())
-                    .map(|tiers| {
-                        tiers
-                            .iter()
-                            .filter_map(|t| t.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or(defaults.precedence),
-            }
-        })
-        .collect())
+        .filter(|v| matches!(v.phase, Phase::Active | Phase::Superseded) || v.version == 0)
+        .map(AppliedSpec::from)
+        .collect();
+    all.sort_by_key(|v| (v.effective_ts, v.version));
+    Ok(all)
 }

@@ -4,6 +4,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use arrow_array::RecordBatch;
@@ -73,10 +74,247 @@ impl QueryOutput {
 pub struct QueryEngine {
     lake: Lake,
     cache: FileCache,
-    conn: Arc<Mutex<duckdb::Connection>>,
+    /// Held from planning to the last batch, so the views a query planned are the ones it reads.
+    session: Arc<tokio::sync::Mutex<Session>>,
+    /// Stops the statement running on the session's connection.
+    interrupt: Arc<duckdb::InterruptHandle>,
+}
+
+/// The DuckDB connection and what its views are defined at.
+struct Session {
+    conn: duckdb::Connection,
     /// The snapshot each view in DuckDB is defined at, by qualified view name: a table whose
     /// snapshot has not moved keeps its view, without reading its manifests again.
-    defined: Mutex<HashMap<String, Option<i64>>>,
+    defined: HashMap<String, Option<i64>>,
+}
+
+/// Bounds on one query ([`QueryEngine::stream`]); the default has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Rows handed over at most; past them the stream ends and says it was truncated.
+    pub max_rows: Option<usize>,
+    /// Time from the call until the last batch is handed over, waiting for the engine
+    /// included; past it DuckDB is interrupted and the query fails with
+    /// [`QueryError::Timeout`].
+    pub timeout: Option<Duration>,
+}
+
+/// A running query's result, batch by batch ([`QueryEngine::stream`]).
+pub struct QueryStream {
+    schema: SchemaRef,
+    tables: Vec<TableRead>,
+    batches: tokio::sync::mpsc::Receiver<Result<RecordBatch>>,
+    limits: QueryLimits,
+    cancel: Cancel,
+    /// An error was handed over: nothing follows it.
+    ended: bool,
+}
+
+impl std::fmt::Debug for QueryStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryStream")
+            .field("schema", &self.schema)
+            .field("tables", &self.tables)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueryStream {
+    /// The result's columns.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Each lake table the query named, with the snapshot it reads (as [`QueryOutput::tables`]).
+    pub fn tables(&self) -> &[TableRead] {
+        &self.tables
+    }
+
+    /// The next batch; `None` once the result is complete, or cut at the row limit
+    /// ([`QueryStream::truncated`]). An error (the time limit, a failure while running) ends
+    /// the stream.
+    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        if self.ended {
+            return None;
+        }
+        match self.batches.recv().await {
+            Some(Err(e)) => {
+                self.ended = true;
+                Some(Err(e))
+            }
+            Some(ok) => Some(ok),
+            None => {
+                self.ended = true;
+                // The producer gave up handing over batches no one took in time.
+                let timed_out = self.cancel.progress.lock().is_ok_and(|p| p.timed_out);
+                timed_out.then(|| Err(QueryError::Timeout(self.limits.timeout.unwrap_or_default())))
+            }
+        }
+    }
+
+    /// Whether rows were left out at [`QueryLimits::max_rows`] (known once
+    /// [`QueryStream::next_batch`] returned `None`).
+    pub fn truncated(&self) -> bool {
+        self.cancel.progress.lock().is_ok_and(|p| p.truncated)
+    }
+}
+
+/// How a query's producer is doing, shared with its timer and its stream.
+#[derive(Debug, Default)]
+struct Progress {
+    /// The producer is done with the connection: interrupting it now would hit another query.
+    finished: bool,
+    /// The time limit passed (DuckDB was interrupted, or batches were not taken in time).
+    timed_out: bool,
+    /// Rows were left out at the row limit.
+    truncated: bool,
+}
+
+/// Interrupts the query when its stream (or the call waiting for it) is dropped early.
+struct Cancel {
+    progress: Arc<Mutex<Progress>>,
+    interrupt: Arc<duckdb::InterruptHandle>,
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if let Ok(p) = self.progress.lock()
+            && !p.finished
+        {
+            self.interrupt.interrupt();
+        }
+    }
+}
+
+/// A planned query: its text for DuckDB, the views to define first, the snapshots it reads.
+struct Plan {
+    sql: String,
+    views: Vec<ViewDef>,
+    reads: Vec<TableRead>,
+}
+
+/// The blocking side of a query: runs it on the connection and hands over its batches.
+struct Producer {
+    runtime: tokio::runtime::Handle,
+    deadline: Option<tokio::time::Instant>,
+    limits: QueryLimits,
+    progress: Arc<Mutex<Progress>>,
+    started: Option<tokio::sync::oneshot::Sender<Result<SchemaRef>>>,
+    batches: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+}
+
+impl Producer {
+    fn run(mut self, session: &mut Session, views: Vec<ViewDef>, sql: &str) {
+        let truncated = self.produce(session, views, sql);
+        if let Ok(mut p) = self.progress.lock() {
+            p.finished = true;
+            p.truncated = truncated;
+        }
+    }
+
+    /// Returns whether rows were left out at the limit.
+    fn produce(&mut self, session: &mut Session, views: Vec<ViewDef>, sql: &str) -> bool {
+        if let Err(e) = define_views(&session.conn, &views) {
+            self.fail(e);
+            return false;
+        }
+        session
+            .defined
+            .extend(views.into_iter().map(|v| (v.qualified, v.snapshot)));
+        let stmt = session.conn.prepare(sql).and_then(|mut stmt| {
+            // Executes lazily: chunks are computed as they are stepped through below.
+            let _ = stmt.stream_arrow([])?;
+            Ok(stmt)
+        });
+        let stmt = match stmt {
+            Ok(stmt) => stmt,
+            Err(e) => {
+                self.fail(e.into());
+                return false;
+            }
+        };
+        if let Some(started) = self.started.take()
+            && started.send(Ok(stmt.schema())).is_err()
+        {
+            return false;
+        }
+        let mut left = self.limits.max_rows.unwrap_or(usize::MAX);
+        loop {
+            let batch = match stmt.step() {
+                Ok(Some(array)) => RecordBatch::from(&array),
+                Ok(None) => return false,
+                Err(e) => {
+                    self.fail(e.into());
+                    return false;
+                }
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            if left == 0 {
+                return true;
+            }
+            let cut = batch.num_rows() > left;
+            let batch = if cut { batch.slice(0, left) } else { batch };
+            left -= batch.num_rows();
+            if !self.send(Ok(batch)) || cut {
+                return cut;
+            }
+        }
+    }
+
+    /// Hands `item` over, waiting for room until the deadline; false if no one will take it.
+    fn send(&self, item: Result<RecordBatch>) -> bool {
+        let send = self.batches.send(item);
+        let sent = match self.deadline {
+            Some(deadline) => match self
+                .runtime
+                .block_on(tokio::time::timeout_at(deadline, send))
+            {
+                Ok(sent) => sent,
+                Err(_) => {
+                    if let Ok(mut p) = self.progress.lock() {
+                        p.timed_out = true;
+                    }
+                    return false;
+                }
+            },
+            None => self.runtime.block_on(send),
+        };
+        sent.is_ok()
+    }
+
+    /// Reports `e` (as the time limit, if that is why DuckDB stopped) to whoever waits.
+    fn fail(&mut self, e: QueryError) {
+        let e = if self.progress.lock().is_ok_and(|p| p.timed_out) {
+            QueryError::Timeout(self.limits.timeout.unwrap_or_default())
+        } else {
+            e
+        };
+        match self.started.take() {
+            Some(started) => {
+                let _ = started.send(Err(e));
+            }
+            None => {
+                self.send(Err(e));
+            }
+        }
+    }
+}
+
+/// `fut`, unless `deadline` passes first.
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    limits: QueryLimits,
+    fut: F,
+) -> Result<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, fut)
+            .await
+            .map_err(|_| QueryError::Timeout(limits.timeout.unwrap_or_default())),
+        None => Ok(fut.await),
+    }
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -123,11 +361,15 @@ impl QueryEngine {
         let conn = tokio::task::spawn_blocking(move || open_sandboxed(&allowed, threads))
             .await
             .map_err(|e| QueryError::Task(e.to_string()))??;
+        let interrupt = conn.interrupt_handle();
         Ok(Self {
             lake,
             cache,
-            conn: Arc::new(Mutex::new(conn)),
-            defined: Mutex::default(),
+            session: Arc::new(tokio::sync::Mutex::new(Session {
+                conn,
+                defined: HashMap::new(),
+            })),
+            interrupt,
         })
     }
 
@@ -138,7 +380,84 @@ impl QueryEngine {
 
     /// Runs one SQL statement and returns its whole result.
     pub async fn query(&self, sql: &str) -> Result<QueryOutput> {
+        let mut stream = self.stream(sql, QueryLimits::default()).await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            batches.push(batch?);
+        }
+        Ok(QueryOutput {
+            schema: stream.schema().clone(),
+            batches,
+            tables: stream.tables().to_vec(),
+        })
+    }
+
+    /// Runs one SQL statement and hands its result over batch by batch as DuckDB produces it,
+    /// within `limits`. Returns once the statement has started (so errors in the SQL come back
+    /// here, not from the stream). Queries run one at a time: the wait for the engine counts
+    /// against the time limit. Dropping the stream stops the query.
+    pub async fn stream(&self, sql: &str, limits: QueryLimits) -> Result<QueryStream> {
+        let deadline = limits.timeout.map(|t| tokio::time::Instant::now() + t);
         let scan = travel::scan(sql)?;
+        let mut session = within(deadline, limits, self.session.clone().lock_owned()).await?;
+        let plan = within(deadline, limits, self.plan(sql, &scan, &session.defined)).await??;
+        let progress = Arc::new(Mutex::new(Progress::default()));
+        let cancel = Cancel {
+            progress: progress.clone(),
+            interrupt: self.interrupt.clone(),
+        };
+        if let Some(deadline) = deadline {
+            let progress = progress.clone();
+            let interrupt = self.interrupt.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(deadline).await;
+                if let Ok(mut p) = progress.lock()
+                    && !p.finished
+                {
+                    p.timed_out = true;
+                    interrupt.interrupt();
+                }
+            });
+        }
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (batches_tx, batches_rx) = tokio::sync::mpsc::channel(2);
+        let producer = Producer {
+            runtime: tokio::runtime::Handle::current(),
+            deadline,
+            limits,
+            progress: progress.clone(),
+            started: Some(started_tx),
+            batches: batches_tx,
+        };
+        tokio::task::spawn_blocking(move || {
+            let session = &mut *session;
+            producer.run(session, plan.views, &plan.sql);
+            // The session (and its connection) is released only after `finished` is set, so a
+            // late timer or cancel never interrupts the next query.
+        });
+        let schema = match started_rx.await {
+            Ok(started) => started?,
+            Err(_) => return Err(QueryError::Task("the query task ended early".to_owned())),
+        };
+        Ok(QueryStream {
+            schema,
+            tables: plan.reads,
+            batches: batches_rx,
+            limits,
+            cancel,
+            ended: false,
+        })
+    }
+
+    /// Which views the query needs (defining those DuckDB lacks) and its text with the
+    /// time-travel references replaced by their views' names.
+    async fn plan(
+        &self,
+        sql: &str,
+        scan: &travel::Scan,
+        defined: &HashMap<String, Option<i64>>,
+    ) -> Result<Plan> {
+        let is_defined = |view: &str, snapshot: Option<i64>| defined.get(view) == Some(&snapshot);
         let idents = self.lake.list_tables().await?;
         if let Some(unknown) = scan
             .travel
@@ -158,65 +477,74 @@ impl QueryEngine {
             let table = self.lake.load(ident).await?;
             let current = table.metadata().current_snapshot_id();
             let view = qualified(ident, None);
-            if !self.is_defined(&view, current) {
+            if !is_defined(&view, current) {
                 views.push(self.view(&table, ident, view, current).await?);
             }
-            if scan.dotted.contains(&name) {
+            // Read at its current snapshot only if named without a selector somewhere.
+            let named = scan.dotted.iter().filter(|d| **d == name).count();
+            let pinned = scan.travel.iter().filter(|r| r.table == name).count();
+            if named > pinned {
                 reads.insert(name.clone(), current);
             }
             for r in scan.travel.iter().filter(|r| r.table == name) {
                 let id = resolve(&table, &name, r.selector)?;
                 let view = qualified(ident, Some(id));
-                if !self.is_defined(&view, Some(id)) {
+                if !is_defined(&view, Some(id)) && !views.iter().any(|v| v.qualified == view) {
                     views.push(self.view(&table, ident, view.clone(), Some(id)).await?);
                 }
                 replacements.push((r.range.clone(), view));
                 reads.insert(format!("{name} AT SNAPSHOT {id}"), Some(id));
             }
         }
-        let sql = travel::splice(sql, &replacements);
-        let conn = self.conn.clone();
-        let (schema, batches, views) = tokio::task::spawn_blocking(move || {
-            let conn = conn
-                .lock()
-                .map_err(|_| QueryError::Task("a previous query panicked".into()))?;
-            define_views(&conn, &views)?;
-            let mut stmt = conn.prepare(&sql)?;
-            let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
-            Ok::<_, QueryError>((stmt.schema(), batches, views))
-        })
-        .await
-        .map_err(|e| QueryError::Task(e.to_string()))??;
-        if let Ok(mut defined) = self.defined.lock() {
-            defined.extend(views.into_iter().map(|v| (v.qualified, v.snapshot)));
-        }
-        Ok(QueryOutput {
-            schema,
-            batches,
-            tables: reads
+        Ok(Plan {
+            sql: travel::splice(sql, &replacements),
+            views,
+            reads: reads
                 .into_iter()
                 .map(|(table, snapshot_id)| TableRead { table, snapshot_id })
                 .collect(),
         })
     }
 
-    /// The DuckDB connection (one per engine; statements on it are serialized).
-    pub(crate) fn connection(&self) -> Arc<Mutex<duckdb::Connection>> {
-        Arc::clone(&self.conn)
-    }
-
-    /// Records views now defined in DuckDB.
-    pub(crate) fn remember(&self, views: Vec<ViewDef>) {
-        if let Ok(mut defined) = self.defined.lock() {
-            defined.extend(views.into_iter().map(|v| (v.qualified, v.snapshot)));
+    /// Runs `job` on the engine's DuckDB connection once the views of `tables` are defined at
+    /// their current snapshots (named `"namespace"."table"`, as in [`QueryEngine::query`]).
+    /// Returns the job's result and the snapshot each table was read at. The job runs on a
+    /// blocking thread and holds the engine until it returns, so long jobs want an engine of
+    /// their own.
+    pub async fn run_job<T, F>(&self, tables: &[TableIdent], job: F) -> Result<(T, Vec<TableRead>)>
+    where
+        F: FnOnce(&duckdb::Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut session = self.session.clone().lock_owned().await;
+        let mut views: Vec<ViewDef> = Vec::new();
+        let mut reads = BTreeMap::new();
+        for ident in tables {
+            let table = self.lake.load(ident).await?;
+            let current = table.metadata().current_snapshot_id();
+            let view = qualified(ident, None);
+            if session.defined.get(&view) != Some(&current) {
+                views.push(self.view(&table, ident, view, current).await?);
+            }
+            reads.insert(table_name(ident), current);
         }
-    }
-
-    /// True if DuckDB already has `view` at `snapshot`.
-    pub(crate) fn is_defined(&self, view: &str, snapshot: Option<i64>) -> bool {
-        self.defined
-            .lock()
-            .is_ok_and(|d| d.get(view) == Some(&snapshot))
+        let out = tokio::task::spawn_blocking(move || {
+            let session = &mut *session;
+            define_views(&session.conn, &views)?;
+            session
+                .defined
+                .extend(views.into_iter().map(|v| (v.qualified, v.snapshot)));
+            job(&session.conn)
+        })
+        .await
+        .map_err(|e| QueryError::Task(e.to_string()))??;
+        Ok((
+            out,
+            reads
+                .into_iter()
+                .map(|(table, snapshot_id)| TableRead { table, snapshot_id })
+                .collect(),
+        ))
     }
 
     /// The view of `table` at `snapshot` (its files as local paths).
@@ -379,4 +707,76 @@ pub(crate) fn define_views(conn: &duckdb::Connection, views: &[ViewDef]) -> Resu
     }
     conn.execute_batch(&sql)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn engine(dir: &std::path::Path) -> QueryEngine {
+        let lake = Lake::open(strata_lake::LakeConfig::embedded(dir))
+            .await
+            .expect("lake");
+        QueryEngine::open(lake, QueryOptions::under(dir))
+            .await
+            .expect("engine")
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn limits_cut_rows_and_stop_slow_queries_and_leave_the_engine_usable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(dir.path()).await;
+        let limits = QueryLimits {
+            max_rows: Some(3000),
+            timeout: Some(Duration::from_secs(20)),
+        };
+        let mut s = engine
+            .stream("SELECT * FROM range(10000)", limits)
+            .await
+            .expect("stream");
+        let mut rows = 0;
+        while let Some(b) = s.next_batch().await {
+            rows += b.expect("batch").num_rows();
+        }
+        assert_eq!(rows, 3000);
+        assert!(s.truncated());
+
+        let started = std::time::Instant::now();
+        let slow = "SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b";
+        let limits = QueryLimits {
+            max_rows: None,
+            timeout: Some(Duration::from_millis(200)),
+        };
+        let e = match engine.stream(slow, limits).await {
+            Ok(mut s) => s.next_batch().await.expect("an answer").unwrap_err(),
+            Err(e) => e,
+        };
+        assert!(matches!(e, QueryError::Timeout(_)), "{e:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        // An interrupt that arrives while nothing runs does not fail the next query.
+        engine.interrupt.interrupt();
+        let out = engine
+            .query("SELECT 42 AS x")
+            .await
+            .expect("after an idle interrupt");
+        assert_eq!(out.rows(), 1);
+
+        // A stream dropped early frees the engine at once.
+        let mut s = engine
+            .stream(
+                "SELECT a.range FROM range(1000000) a, range(1000000) b",
+                QueryLimits::default(),
+            )
+            .await
+            .expect("stream");
+        assert!(s.next_batch().await.is_some());
+        drop(s);
+        let started = std::time::Instant::now();
+        engine
+            .query("SELECT 1")
+            .await
+            .expect("after a dropped stream");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }

@@ -9,6 +9,16 @@ pub enum QueryError {
     /// The SQL names a lake table with a snapshot selector that does not resolve.
     #[error("{0}")]
     Snapshot(String),
+    /// The statement is not a read-only query ([`crate::readonly::check`]): it would write,
+    /// attach, install or load, change a setting, or read something other than lake tables.
+    #[error("{0}")]
+    Refused(String),
+    /// The SQL reads a relation that is not a lake table (nor a name the query defines).
+    #[error("{0}")]
+    NotLakeTable(String),
+    /// The query ran past its time limit and DuckDB was interrupted.
+    #[error("the query did not finish within its time limit of {} ms and was stopped", .0.as_millis())]
+    Timeout(std::time::Duration),
     /// A table's snapshot has delete files, which this reader does not apply.
     #[error(
         "{table} snapshot {snapshot_id} has {count} delete file(s); Strata's writers never write them and this reader refuses to ignore them: read it with an engine that applies Iceberg deletes, or rewrite the table"
@@ -52,7 +62,12 @@ impl QueryError {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            Self::Sql(_) | Self::Snapshot(_) | Self::DeleteFiles { .. }
+            Self::Sql(_)
+                | Self::Snapshot(_)
+                | Self::Refused(_)
+                | Self::NotLakeTable(_)
+                | Self::Timeout(_)
+                | Self::DeleteFiles { .. }
         )
     }
 }

@@ -8,16 +8,18 @@
 //!
 //! - [`QueryEngine`]: opens DuckDB in a sandbox that reads only the lake's files, and runs SQL.
 //! - [`QueryOutput`]: the result as Arrow batches, with the snapshot each table was read at.
+//! - [`QueryStream`]: the same, batch by batch as DuckDB produces them, within [`QueryLimits`].
+//! - [`readonly::check`]: whether a SQL text is one read-only query, and the tables it reads.
 //! - [`QueryEngine::run_job`]: a job of several statements over the same views (the
 //!   measurements).
 
 mod engine;
 mod error;
 mod files;
-mod job;
+pub mod readonly;
 mod travel;
 
-pub use engine::{QueryEngine, QueryOptions, QueryOutput, TableRead};
+pub use engine::{QueryEngine, QueryLimits, QueryOptions, QueryOutput, QueryStream, TableRead};
 pub use error::{QueryError, Result};
 pub use travel::SnapshotSelector;
 

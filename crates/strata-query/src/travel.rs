@@ -30,6 +30,8 @@ pub enum SnapshotSelector {
 pub(crate) struct TravelRef {
     /// `namespace.table`, lower-cased unless quoted.
     pub table: String,
+    /// The namespace and the table name, each as [`TravelRef::table`] spells it.
+    pub parts: (String, String),
     /// The snapshot asked for.
     pub selector: SnapshotSelector,
     /// Byte range of the whole reference (table name and selector) in the text.
@@ -71,7 +73,8 @@ pub(crate) fn scan(sql: &str) -> Result<Scan> {
             i += 1;
             continue;
         };
-        let name = format!("{}.{}", ident(ns), ident(table));
+        let parts = (ident(ns), ident(table));
+        let name = format!("{}.{}", parts.0, parts.1);
         out.dotted.push(name.clone());
         let start = sig[i].1;
         let rest = &sig[i + 3..];
@@ -81,6 +84,7 @@ pub(crate) fn scan(sql: &str) -> Result<Scan> {
                 let end = sig[i + 2 + used].2;
                 out.travel.push(TravelRef {
                     table: name,
+                    parts,
                     selector,
                     range: start..end,
                 });

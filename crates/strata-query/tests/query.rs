@@ -121,10 +121,12 @@ async fn duckdb_reads_what_the_lake_holds_at_each_snapshot() {
         ))
         .await
         .expect("query");
-    assert!(
-        out.tables.iter().any(|t| t.snapshot_id == Some(snap1)),
-        "{:?}",
-        out.tables
+    assert_eq!(
+        out.tables,
+        [strata_query::TableRead {
+            table: format!("commerce.telemetry AT SNAPSHOT {snap1}"),
+            snapshot_id: Some(snap1),
+        }],
     );
     // Tables without a snapshot read as empty, with their columns.
     assert_eq!(

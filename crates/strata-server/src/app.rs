@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Problem;
-use crate::routes::{commands, friendly, meta, ops, resources, settings, telemetry};
+use crate::routes::{commands, friendly, meta, ops, query, resources, settings, telemetry};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above).
@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/telemetry/{stream}",
             post(telemetry::ingest).layer(DefaultBodyLimit::max(telemetry::MAX_BATCH_BYTES)),
         )
+        .route("/v1/query", post(query::run))
         .route(
             "/v1/{alias}",
             get(friendly::alias_list).post(friendly::alias_create),

@@ -93,6 +93,16 @@ pub async fn authorize_module(
     module: &str,
     verb: Verb,
 ) -> ApiResult<Caller> {
+    let caller = authenticate(state, headers).await?;
+    caller
+        .require(module, verb)
+        .map_err(|_| Problem::new(StatusCode::FORBIDDEN, "this key's scopes do not allow that"))?;
+    Ok(caller)
+}
+
+/// Authenticate the request (401 without valid credentials) and take a token of the caller's
+/// rate limit (429); scopes are the caller's to check.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<Caller> {
     let caller = verify_caller(state, headers).await.map_err(|e| match e {
         AuthError::Unavailable(_) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -110,9 +120,6 @@ pub async fn authorize_module(
         )
         .retry_after(wait));
     }
-    caller
-        .require(module, verb)
-        .map_err(|_| Problem::new(StatusCode::FORBIDDEN, "this key's scopes do not allow that"))?;
     Ok(caller)
 }
 

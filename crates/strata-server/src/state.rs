@@ -33,6 +33,9 @@ pub struct AppState {
     /// The lake's embedded catalog, served over the Iceberg REST protocol at `/iceberg`
     /// ([`crate::iceberg`]); `None`: no such endpoint.
     pub lake_catalog: Option<strata_lake::SqliteCatalog>,
+    /// DuckDB over the lake, for `POST /v1/query` ([`crate::routes::query`]); `None`: no such
+    /// endpoint (404).
+    pub query: Option<Arc<strata_query::QueryEngine>>,
     /// The staff analytics over the lake's measurements ([`crate::analytics`]); `None`: no
     /// lake here, and those endpoints answer 503.
     pub analytics: Option<Arc<crate::analytics::Analytics>>,
@@ -59,6 +62,7 @@ impl AppState {
             pipelines: None,
             http_counts: Arc::default(),
             lake_catalog: None,
+            query: None,
             analytics: None,
         }
     }
@@ -78,6 +82,12 @@ impl AppState {
     /// Serves `catalog` (the lake's embedded catalog) at `/iceberg`.
     pub fn with_lake_catalog(mut self, catalog: Option<strata_lake::SqliteCatalog>) -> Self {
         self.lake_catalog = catalog;
+        self
+    }
+
+    /// Answers `POST /v1/query` with `engine`.
+    pub fn with_query_engine(mut self, engine: Option<Arc<strata_query::QueryEngine>>) -> Self {
+        self.query = engine;
         self
     }
 

@@ -409,6 +409,36 @@ pub enum BenchCommand {
         strata bench ingest --events 10000000 --clients 4"
     )]
     Ingest(IngestBenchArgs),
+    /// Layer 3: full and incremental measurement refreshes on a generated store, against a
+    /// hand-written DuckDB query over the same Parquet files.
+    #[command(
+        long_about = "Generate a store in a scratch directory (products with launch days over the \
+        range, orders of 1 to 4 lines written straight to commerce.telemetry), then time: \
+        measurement.sales for every day; measurement.performance for every as-of day (Iceberg \
+        commits included); a hand-written DuckDB query computing the same windows and flags over \
+        the same sales Parquet files, written with DuckDB's own partitioned Parquet writer; and \
+        the incremental daily refresh after one more day of orders. Prints Markdown rows for \
+        docs/benchmarks.md.",
+        after_help = "Example (the issue's store):\n  \
+        strata bench measurements --products 10000 --days 730 --line-items 20000000"
+    )]
+    Measurements(MeasureBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureBenchArgs {
+    /// Products in the catalogue.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub products: u32,
+    /// Days of history (as-of days of the full refresh).
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Order lines to generate (orders have 2.5 lines on average).
+    #[arg(long, default_value_t = 20_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub line_items: u64,
+    /// Seed of the generated store.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

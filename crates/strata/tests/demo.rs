@@ -40,6 +40,20 @@ fn number_after(text: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no number on `{line}`"))
 }
 
+/// The `(tier, products)` lines under "Classification as of …".
+fn classification(text: &str) -> Vec<(String, u64)> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("Classification as of"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| l.trim_end().ends_with("products"))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some((words.next()?.to_owned(), words.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
 async fn rows(lake: &Lake, stream: StreamName) -> u64 {
     lake.scan_stats(&LakeTable::Telemetry(stream).ident(), None)
         .await
@@ -69,6 +83,57 @@ async fn demo_streams_the_store_into_the_lake_once() {
         "{text}"
     );
     assert_eq!(number_after(&text, "sync.telemetry"), 4, "{text}");
+    let tiers = classification(&text);
+    assert!(
+        !tiers.is_empty(),
+        "the demo prints the classification:\n{text}"
+    );
+    assert!(
+        tiers.iter().map(|(_, n)| n).sum::<u64>() <= 12,
+        "at most one tier per product: {tiers:?}"
+    );
+
+    // Recomputing the demo's last day gives the same classification and finds no new sales.
+    let as_of = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Classification as of "))
+        .map(|l| l.trim_end_matches(':').to_owned())
+        .expect("the as-of day");
+    let out = common::strata_in(dir.path())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["refresh", "measurements", "--as-of", &as_of, "--json"])
+        .output()
+        .expect("run strata refresh");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["report"]["sales"]["days"], 0, "{report}");
+    assert_eq!(report["report"]["performance"]["days"], 1, "{report}");
+    let counts: Vec<(String, u64)> = report["classification"]["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .map(|c| {
+            (
+                c[0].as_str().unwrap_or_default().to_owned(),
+                c[1].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(counts, tiers, "re-running the day changes nothing");
+
+    let bad = common::strata_in(dir.path())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["refresh", "measurements", "--time-zone", "Nowhere/City"])
+        .output()
+        .expect("run strata refresh");
+    assert_eq!(bad.status.code(), Some(2), "{}", show(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("IANA"),
+        "{}",
+        show(&bad)
+    );
 
     // Again: the same store, no event appended twice; only this run's own sync events are new.
     let out = demo(&data);

@@ -5,7 +5,8 @@
 //!   `<Table>Page`, `<Table>Status`, `<Table>StatusUpdate`, plus the shared shapes.
 //! - [`params`]: query, path and header parameters, mirroring `ListParams::from_query`.
 //! - [`responses`]: problem+json error responses, `ETag`/`Location` headers, security.
-//! - [`paths`]: `/v1/resources/<table>…` for every table, the friendly paths, the public paths.
+//! - [`paths`]: `/v1/resources/<table>…` for every table, the friendly paths, telemetry ingest,
+//!   `POST /v1/query`, the public paths.
 //! - [`commands`]: the domain commands (`POST /v1/orders`, `…/complete|payments|fulfillments|returns`),
 //!   their request and answer schemas and the `COMMERCE_TELEMETRY` event schema.
 //! - [`settings`]: the performance screen's classification spec
@@ -106,6 +107,9 @@ Domain commands: `POST /v1/orders` places an order; `POST /v1/orders/{uid}/compl
 `…/payments`, `…/fulfillments` and `…/returns` complete it, capture money, ship and take returns. \
 Each is one transaction with its audit row, then one `COMMERCE_TELEMETRY` event, returned in the \
 answer.\n\n\
+Queries: `POST /v1/query` runs one read-only SQL query (DuckDB) over the Iceberg lake, tables \
+named `namespace.table` (`commerce.telemetry`), at their current snapshot or `AT SNAPSHOT <id>` / \
+`AS OF '<time>'`, with row and time limits, streamed as JSON, NDJSON or CSV.\n\n\
 Errors are RFC 9457 `application/problem+json` documents; 422 lists one entry per invalid field.\n\n\
 Authentication: `Authorization: Bearer <api key>` (`strata apikey create --name N --scopes S`). \
 Scopes are `<module>:read` and `<module>:write` (module names as in the tags, without the \

@@ -531,6 +531,7 @@ pub(crate) fn paths(schema: &Schema) -> Value {
     order_paths(schema, &mut out);
     catalog_paths(schema, &mut out);
     telemetry_paths(&mut out);
+    query_paths(&mut out);
     public_paths(&mut out);
     Value::Object(out)
 }
@@ -599,4 +600,62 @@ fn telemetry_paths(out: &mut Map<String, Value>) {
         with_responses(o, vec![("200", ok)], &[404, 413, 415]),
     );
     insert_unique(out, "/v1/telemetry/{stream}".into(), Value::Object(item));
+}
+
+/// `POST /v1/query`: read-only SQL over the lake, streamed (crate::routes::query).
+fn query_paths(out: &mut Map<String, Value>) {
+    let mut o = Map::new();
+    o.insert("operationId".into(), json!("run_query"));
+    o.insert(
+        "summary".into(),
+        json!("Run a read-only SQL query over the lake"),
+    );
+    o.insert(
+        "description".into(),
+        json!("DuckDB over the Iceberg lake: each table is read at its current snapshot, or the one \
+               `AT SNAPSHOT <id>` / `AS OF '<time>'` names. The statement is checked before it runs: \
+               one read-only query, reading only lake tables (400 otherwise, naming what was refused; \
+               404 for a table the lake does not have).\n\n\
+               The answer streams as DuckDB produces it, in the `format` asked for (or the `Accept` \
+               header's): `application/json` (`QueryResult`), `application/x-ndjson` (one object per \
+               row) or `text/csv` (a header line, then rows). `X-Strata-Snapshots` lists the snapshot \
+               each table was read at and `X-Strata-Max-Rows` the row limit in force. When the result \
+               is cut at `max_rows` or fails after rows were sent, JSON says so in `truncated` and \
+               `error`; NDJSON ends with one more line `{\"$strata\": {\"truncated\": true, ...}}`, \
+               CSV with a line starting `# strata:`. A complete NDJSON or CSV answer has rows only.\n\n\
+               Queries run one at a time per server; the wait counts against `timeout_ms`.\n\n\
+               Requires, for each table read, the read scope of its namespace's module (as at \
+               `/iceberg`): `commerce` → `order:read`, `publication` → `publisher:read`, `sync` → \
+               `governance:read`, other namespaces `*:read` (or `*`, or a write scope). A query \
+               that reads no table needs only a valid key."),
+    );
+    o.insert("tags".into(), json!(["query"]));
+    o.insert(
+        "requestBody".into(),
+        json!({"required": true, "content": {"application/json": {"schema": schema_ref("QueryRequest")}}}),
+    );
+    let mut headers = Map::new();
+    headers.insert(
+        "X-Strata-Snapshots".into(),
+        json!({"description": "`<table>=<snapshot id>` (or `=none` for a table without a snapshot), comma-separated.", "schema": {"type": "string"}}),
+    );
+    headers.insert(
+        "X-Strata-Max-Rows".into(),
+        json!({"description": "The row limit in force.", "schema": {"type": "integer", "minimum": 0}}),
+    );
+    let ok = json!({
+        "description": "The result, streamed.",
+        "headers": headers,
+        "content": {
+            "application/json": {"schema": schema_ref("QueryResult")},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    });
+    let mut item = Map::new();
+    item.insert(
+        "post".into(),
+        with_responses(o, vec![("200", ok)], &[404, 408, 413, 415, 422]),
+    );
+    insert_unique(out, "/v1/query".into(), Value::Object(item));
 }

@@ -10,7 +10,7 @@ pub(crate) const BEARER: &str = "bearer";
 pub(crate) const ALWAYS: [u16; 5] = [400, 401, 403, 429, 503];
 
 /// (status, component name, title as the server writes it, description)
-const ERRORS: [(u16, &str, &str, &str); 11] = [
+const ERRORS: [(u16, &str, &str, &str); 12] = [
     (
         400,
         "BadRequest",
@@ -30,6 +30,12 @@ const ERRORS: [(u16, &str, &str, &str); 11] = [
         "The key's scopes do not allow this operation.",
     ),
     (404, "NotFound", "Not Found", "Unknown collection or uid."),
+    (
+        408,
+        "RequestTimeout",
+        "Request Timeout",
+        "The query did not finish within its time limit (`timeout_ms`) and was stopped.",
+    ),
     (
         409,
         "Conflict",

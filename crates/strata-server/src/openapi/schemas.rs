@@ -627,6 +627,56 @@ fn shared() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "QueryRequest",
+            json!({
+                "type": "object",
+                "description": "One read-only SQL query over the lake (DuckDB dialect).",
+                "required": ["sql"],
+                "properties": {
+                    "sql": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "One SELECT / WITH / VALUES / TABLE query, EXPLAIN or DESCRIBE of one, or DESCRIBE <namespace>.<table>. Tables are addressed by their Iceberg names (`commerce.telemetry`), optionally at a snapshot: `commerce.telemetry AT SNAPSHOT <id>` or `commerce.telemetry AS OF '<RFC 3339 time>'`. Table functions other than range, generate_series and unnest, file names, and statements that write, attach, install, load, copy or set are refused (400).",
+                        "examples": ["SELECT event_type, count(*) AS events FROM commerce.telemetry GROUP BY ALL ORDER BY events DESC"],
+                    },
+                    "max_rows": {"type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000, "default": 10_000, "description": "Rows returned at most (null: the default); a longer result is cut and says so (`truncated`)."},
+                    "timeout_ms": {"type": ["integer", "null"], "minimum": 1, "maximum": 25_000, "default": 10_000, "description": "Time limit in milliseconds (null: the default), waiting for the engine included (queries run one at a time): past it the query is stopped (408, or an `error` at the end of a body already being sent)."},
+                    "format": {"type": ["string", "null"], "enum": ["json", "ndjson", "csv", null], "description": "The encoding of the answer; without it (or null), the `Accept` header's choice among application/json, application/x-ndjson and text/csv; JSON by default."},
+                },
+                "additionalProperties": false,
+            }),
+        ),
+        (
+            "QueryResult",
+            json!({
+                "type": "object",
+                "description": "A query's answer as one JSON document, streamed: `columns` and `snapshots` first, then `rows`, then `row_count`, `truncated` and (only when it failed after the first rows were sent) `error`.",
+                "required": ["columns", "snapshots", "rows", "row_count", "truncated"],
+                "properties": {
+                    "columns": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["name", "type"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "type": {"type": "string", "description": "The column's Arrow data type, e.g. `Int64`, `Utf8`, `Timestamp(µs, \"UTC\")`."},
+                        },
+                    }},
+                    "snapshots": {"type": "array", "description": "Each lake table the query read and the snapshot it read (null: the table had no snapshot yet and read as empty); `AT SNAPSHOT` with these ids repeats the answer.", "items": {
+                        "type": "object",
+                        "required": ["table", "snapshot_id"],
+                        "properties": {
+                            "table": {"type": "string"},
+                            "snapshot_id": {"type": ["integer", "null"]},
+                        },
+                    }},
+                    "rows": {"type": "array", "items": {"type": "object", "description": "One row: column name to value (null written out)."}},
+                    "row_count": {"type": "integer", "minimum": 0},
+                    "truncated": {"type": "boolean", "description": "Rows were left out: the result had more than `max_rows`, or it failed part way (`error`)."},
+                    "error": schema_ref("Problem"),
+                },
+            }),
+        ),
+        (
             "Health",
             json!({
                 "type": "object",

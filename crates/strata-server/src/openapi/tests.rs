@@ -318,6 +318,19 @@ fn responses_follow_the_contract() {
             "post" if path.starts_with("/v1/telemetry/") => {
                 assert!(has("200") && has("413") && has("415"), "{path}");
             }
+            // A query answers its result (JSON, NDJSON or CSV), not a resource.
+            "post" if path == "/v1/query" => {
+                assert!(
+                    has("200")
+                        && has("404")
+                        && has("408")
+                        && has("413")
+                        && has("415")
+                        && has("422"),
+                    "{path}"
+                );
+                assert!(body && !if_match, "{path}");
+            }
             // Domain commands answer with their result, not a resource: no ETag; 201 with
             // Location, or 200 for a completion.
             "post" if path == "/v1/orders" || path.starts_with("/v1/orders/") => {

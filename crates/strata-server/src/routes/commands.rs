@@ -81,7 +81,7 @@ struct CompleteBody {}
 
 // ---- shared steps -------------------------------------------------------------------------------
 
-fn no_query(raw: Option<&str>) -> ApiResult<()> {
+pub(crate) fn no_query(raw: Option<&str>) -> ApiResult<()> {
     match query_pairs(raw).first() {
         Some((k, _)) => Err(Problem::bad_request(format!(
             "unknown query parameter `{k}`"
@@ -135,7 +135,7 @@ fn integral_floats_as_integers(v: &mut Value) {
 /// A JSON object body into `T`, exactly as the domain's serde types accept it: malformed JSON is
 /// a 400, a wrong media type a 415, an unknown field, a missing one or a wrong type a 422 naming
 /// the field. With `optional`, an empty body stands for `{}`.
-fn parse_body<T: DeserializeOwned>(
+pub(crate) fn parse_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
     optional: bool,

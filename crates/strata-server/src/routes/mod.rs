@@ -6,6 +6,7 @@ pub mod friendly;
 pub mod meta;
 pub mod ops;
 pub mod performance_metrics;
+pub mod query;
 pub mod resources;
 pub mod settings;
 pub mod tag_analytics;

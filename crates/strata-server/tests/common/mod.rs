@@ -86,7 +86,8 @@ pub struct Server {
     pub http: Client,
     pub db: Arc<strata_domain::Database>,
     pub log: Arc<SwitchableLog>,
-    /// The pipelines' lake (`<dir>/lake`), with [`Options::pipelines`].
+    /// The pipelines' lake (`<dir>/lake`), with [`Options::pipelines`] or [`Options::lake`];
+    /// `POST /v1/query` reads it.
     pub lake: Option<strata_lake::Lake>,
     /// The data directory (event log, lake).
     pub dir: std::path::PathBuf,
@@ -225,6 +226,15 @@ pub async fn start_with(options: Options) -> Server {
         drop(set);
         lake = Some(opened);
         pipelines = Some(cancel);
+    }
+    if let Some(lake) = &lake {
+        let engine = strata_query::QueryEngine::open(
+            lake.clone(),
+            strata_query::QueryOptions::under(dir.path()),
+        )
+        .await
+        .expect("DuckDB over the lake");
+        state = state.with_query_engine(Some(Arc::new(engine)));
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -4,6 +4,7 @@
 mod api;
 mod harness;
 mod ingest;
+mod measure;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub async fn run(global: &GlobalOpts, cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Seed(args) => seed_bench(global, &args).await,
         BenchCommand::Api(args) => api::run(global, &args).await,
         BenchCommand::Ingest(args) => ingest::run(global, &args).await,
+        BenchCommand::Measurements(args) => measure::run(global, &args).await,
     }
 }
 

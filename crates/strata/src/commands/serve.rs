@@ -1,6 +1,7 @@
 //! `strata serve`: the HTTP API on the embedded database or DATABASE_URL, with the telemetry
 //! pipelines (event log → Iceberg lake under the data directory) in the background, and the
-//! lake's catalog over the Iceberg REST protocol at `/iceberg` (docs/lake.md).
+//! lake's catalog over the Iceberg REST protocol at `/iceberg` (docs/lake.md), and read-only SQL
+//! over the lake at `POST /v1/query`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -45,7 +46,15 @@ pub async fn run(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode> {
         args.max_backlog,
         strata_pipeline::DEFAULT_CONSUMER,
     ))
-    .with_lake_catalog(lake.embedded_catalog().cloned());
+    .with_lake_catalog(lake.embedded_catalog().cloned())
+    .with_query_engine(Some(Arc::new(
+        strata_query::QueryEngine::open(
+            lake.clone(),
+            strata_query::QueryOptions::under(&global.data_dir),
+        )
+        .await
+        .context("start DuckDB over the lake for POST /v1/query")?,
+    )));
     let state = state.with_analytics(staff_analytics(global, &lake).await);
     let state = match &pipelines {
         Some(p) => state.with_pipelines(p.stats_source()),

@@ -409,7 +409,7 @@ impl Templates {
     }
 }
 
-fn uid<T: std::str::FromStr>(rng: &mut StdRng, prefix: &str) -> Result<T>
+pub(super) fn uid<T: std::str::FromStr>(rng: &mut StdRng, prefix: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
