@@ -4,11 +4,9 @@
 use std::collections::HashMap;
 
 use iceberg::{
-    Catalog, ErrorKind, NamespaceIdent, TableCreation, TableIdent,
+    Catalog, NamespaceIdent, TableCreation, TableIdent,
     spec::{Schema, UnboundPartitionSpec},
-    transaction::{ApplyTransactionAction, Transaction},
 };
-use tracing::info;
 
 use crate::{
     error::Result,
@@ -74,45 +72,11 @@ impl std::fmt::Display for TableDef {
 /// Creates `def`'s namespace and table if missing (idempotent, safe to race) and brings the
 /// writer's properties onto an existing one. True if it created the table.
 pub async fn ensure_table(catalog: &dyn Catalog, def: &TableDef) -> Result<bool> {
-    let ns = NamespaceIdent::new(def.namespace.to_owned());
-    if !catalog.namespace_exists(&ns).await? {
-        match catalog.create_namespace(&ns, HashMap::new()).await {
-            Ok(_) => info!(namespace = def.namespace, "created namespace"),
-            Err(e) if e.kind() == ErrorKind::NamespaceAlreadyExists => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let ident = def.ident();
-    if catalog.table_exists(&ident).await? {
-        let loaded = catalog.load_table(&ident).await?;
-        let current = loaded.metadata().properties();
-        let missing: Vec<(String, String)> = def
-            .properties()
-            .into_iter()
-            .filter(|(k, v)| current.get(k) != Some(v))
-            .collect();
-        if !missing.is_empty() {
-            let tx = Transaction::new(&loaded);
-            let mut action = tx.update_table_properties();
-            for (k, v) in &missing {
-                action = action.set(k.clone(), v.clone());
-            }
-            action.apply(tx)?.commit(catalog).await?;
-        }
-        return Ok(false);
-    }
     let creation = TableCreation::builder()
         .name(def.name.to_owned())
         .schema(def.schema()?)
         .partition_spec(def.partition_spec()?)
         .properties(def.properties())
         .build();
-    match catalog.create_table(&ns, creation).await {
-        Ok(_) => {
-            info!(table = %def, "created table");
-            Ok(true)
-        }
-        Err(e) if e.kind() == ErrorKind::TableAlreadyExists => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    crate::catalog::ensure_created(catalog, def.namespace, creation).await
 }

@@ -135,55 +135,61 @@ fn install_tls_provider() {
 pub async fn ensure_tables(catalog: &dyn Catalog) -> Result<Vec<LakeTable>> {
     let mut created = Vec::new();
     for table in LakeTable::all() {
-        let ns = NamespaceIdent::new(table.namespace().to_owned());
-        if !catalog.namespace_exists(&ns).await? {
-            match catalog.create_namespace(&ns, HashMap::new()).await {
-                Ok(_) => info!(namespace = table.namespace(), "created namespace"),
-                Err(e) if e.kind() == ErrorKind::NamespaceAlreadyExists => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let ident = table.ident();
-        if catalog.table_exists(&ident).await? {
-            reconcile_properties(catalog, table).await?;
-            continue;
-        }
         let creation = TableCreation::builder()
             .name(table.table_name().to_owned())
             .schema(table.schema()?)
             .partition_spec(table.partition_spec()?)
             .properties(table.properties())
             .build();
-        match catalog.create_table(&ns, creation).await {
-            Ok(_) => {
-                info!(table = %table, "created table");
-                created.push(table);
-            }
-            Err(e) if e.kind() == ErrorKind::TableAlreadyExists => {}
-            Err(e) => return Err(e.into()),
+        if ensure_created(catalog, table.namespace(), creation).await? {
+            created.push(table);
         }
     }
     Ok(created)
 }
 
-/// Sets any of the table's required properties that differ (another tool may have created it).
-async fn reconcile_properties(catalog: &dyn Catalog, table: LakeTable) -> Result<()> {
-    let loaded = catalog.load_table(&table.ident()).await?;
-    let current = loaded.metadata().properties();
-    let wanted = table.properties();
-    let missing: Vec<(String, String)> = wanted
-        .into_iter()
-        .filter(|(k, v)| current.get(k) != Some(v))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
+/// Creates the table of `creation` in `namespace` (and the namespace) unless it exists; an
+/// existing table gets any of `creation`'s properties it lacks or holds differently (another
+/// tool may have created it). Idempotent and safe to race. True if it created the table.
+pub(crate) async fn ensure_created(
+    catalog: &dyn Catalog,
+    namespace: &str,
+    creation: TableCreation,
+) -> Result<bool> {
+    let ns = NamespaceIdent::new(namespace.to_owned());
+    if !catalog.namespace_exists(&ns).await? {
+        match catalog.create_namespace(&ns, HashMap::new()).await {
+            Ok(_) => info!(namespace, "created namespace"),
+            Err(e) if e.kind() == ErrorKind::NamespaceAlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    let tx = Transaction::new(&loaded);
-    let mut action = tx.update_table_properties();
-    for (k, v) in &missing {
-        action = action.set(k.clone(), v.clone());
+    let ident = iceberg::TableIdent::new(ns.clone(), creation.name.clone());
+    if catalog.table_exists(&ident).await? {
+        let loaded = catalog.load_table(&ident).await?;
+        let current = loaded.metadata().properties();
+        let missing: Vec<(String, String)> = creation
+            .properties
+            .into_iter()
+            .filter(|(k, v)| current.get(k) != Some(v))
+            .collect();
+        if !missing.is_empty() {
+            let tx = Transaction::new(&loaded);
+            let mut action = tx.update_table_properties();
+            for (k, v) in &missing {
+                action = action.set(k.clone(), v.clone());
+            }
+            action.apply(tx)?.commit(catalog).await?;
+            info!(table = %ident, properties = ?missing, "updated table properties");
+        }
+        return Ok(false);
     }
-    action.apply(tx)?.commit(catalog).await?;
-    info!(table = %table, properties = ?missing, "updated table properties");
-    Ok(())
+    match catalog.create_table(&ns, creation).await {
+        Ok(_) => {
+            info!(table = %ident, "created table");
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::TableAlreadyExists => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
