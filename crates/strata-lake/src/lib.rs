@@ -39,7 +39,7 @@ pub use inspect::{
     TableSummary, describe, list_tables, live_files, scan_stats, snapshot_files, summarize,
 };
 pub use offsets::{CommitRange, DEFAULT_LANE};
-pub use replace::ReplaceReport;
+pub use replace::{ReplaceReport, epoch_day};
 pub use spec::{
     Column, LakeTable, MONEY_PRECISION, MONEY_SCALE, col, columns_schema, day_partition, long,
     money, string, table_properties,

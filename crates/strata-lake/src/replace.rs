@@ -61,8 +61,8 @@ pub struct ReplaceReport {
     pub attempts: u32,
 }
 
-/// Days since 1970-01-01, the value of Iceberg's `day` transform.
-fn epoch_day(day: NaiveDate) -> i32 {
+/// Days since 1970-01-01, the value of Iceberg's `day` transform (and of a `date` column).
+pub fn epoch_day(day: NaiveDate) -> i32 {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     i32::try_from((day - epoch).num_days()).unwrap_or(i32::MAX)
 }

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use iceberg::TableIdent;
 use serde::Serialize;
 use strata_events::StreamName;
-use strata_lake::{Lake, LakeTable, ReplaceReport};
+use strata_lake::{Lake, LakeTable, ReplaceReport, epoch_day};
 use strata_query::{QueryEngine, QueryOptions, duckdb::params};
 use tracing::info;
 
@@ -418,11 +418,6 @@ fn load_products(
     }
     appender.flush()?;
     Ok(())
-}
-
-/// Days since 1970-01-01.
-pub(crate) fn epoch_day(day: NaiveDate) -> i32 {
-    i32::try_from((day - NaiveDate::default()).num_days()).unwrap_or(i32::MAX)
 }
 
 /// `occurred_ts_day=2026-11-28` → the date.
