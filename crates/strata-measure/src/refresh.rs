@@ -25,7 +25,7 @@ use crate::{
     sales,
     spec::AppliedSpec,
     tables,
-    write::{DayJob, no_setup, replace_days_with},
+    write::{DayJob, replace_days_with},
     zone::ReportingZone,
 };
 
@@ -259,7 +259,6 @@ impl Measurements {
                 &self.lake,
                 DayJob {
                     reads: std::slice::from_ref(&commerce),
-                    setup: no_setup(),
                     select: sales::select(self.zone, &days),
                     target: &sales_ident,
                     days: &days,
@@ -351,7 +350,6 @@ impl Measurements {
                 &self.lake,
                 DayJob {
                     reads: &[],
-                    setup: no_setup(),
                     select: format!(
                         "SELECT * FROM m_perf WHERE as_of_day BETWEEN DATE '{first}' AND DATE '{last}' ORDER BY as_of_day, product_uid"
                     ),

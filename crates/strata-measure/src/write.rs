@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use futures_util::Stream;
 use iceberg::TableIdent;
 use strata_lake::{Lake, LakeError, ReplaceReport};
-use strata_query::{QueryEngine, QueryError, TableRead, duckdb::Connection};
+use strata_query::{QueryEngine, QueryError, TableRead};
 use tokio::sync::mpsc;
 
 use crate::error::Result;
@@ -22,20 +22,10 @@ enum Msg {
     Done,
 }
 
-/// What DuckDB must do before the rows can be selected (create its input tables).
-pub(crate) type Setup = Box<dyn FnOnce(&Connection) -> strata_query::Result<()> + Send>;
-
-/// A setup that does nothing (the select reads only the lake's views).
-pub(crate) fn no_setup() -> Setup {
-    Box::new(|_: &Connection| Ok(()))
-}
-
 /// Rows to compute in DuckDB and the days of a lake table they replace.
 pub(crate) struct DayJob<'a> {
     /// Lake tables the computation reads (their views are defined at current snapshots).
     pub reads: &'a [TableIdent],
-    /// Input tables to create first.
-    pub setup: Setup,
     /// The SELECT producing the rows, in the target table's columns.
     pub select: String,
     /// The table written.
@@ -46,8 +36,8 @@ pub(crate) struct DayJob<'a> {
     pub properties: HashMap<String, String>,
 }
 
-/// Runs the job's setup, materializes its SELECT as a temporary table, and replaces its days
-/// of its target with the rows.
+/// Materializes the job's SELECT as a temporary table, then replaces the job's days of its
+/// target with the rows.
 pub(crate) async fn replace_days_with(
     engine: &QueryEngine,
     lake: &Lake,
@@ -55,7 +45,6 @@ pub(crate) async fn replace_days_with(
 ) -> Result<(ReplaceReport, Vec<TableRead>)> {
     let DayJob {
         reads,
-        setup,
         select,
         target,
         days,
@@ -63,7 +52,6 @@ pub(crate) async fn replace_days_with(
     } = job;
     let (tx, rx) = mpsc::channel::<Msg>(4);
     let job = engine.run_job(reads, move |conn| {
-        setup(conn)?;
         conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE m_out AS {select};"))?;
         let expected: i64 = conn.query_row("SELECT count(*) FROM m_out", [], |r| r.get(0))?;
         let mut stmt = conn.prepare("SELECT * FROM m_out")?;
