@@ -25,7 +25,7 @@ use crate::{
     sales,
     spec::AppliedSpec,
     tables,
-    write::{DayJob, replace_days_with},
+    write::{DayJob, Rows, replace_days_with},
     zone::ReportingZone,
 };
 
@@ -259,7 +259,7 @@ impl Measurements {
                 &self.lake,
                 DayJob {
                     reads: std::slice::from_ref(&commerce),
-                    select: sales::select(self.zone, &days),
+                    rows: Rows::Compute(sales::select(self.zone, &days)),
                     target: &sales_ident,
                     days: &days,
                     properties: props,
@@ -350,9 +350,9 @@ impl Measurements {
                 &self.lake,
                 DayJob {
                     reads: &[],
-                    select: format!(
+                    rows: Rows::Stored(format!(
                         "SELECT * FROM m_perf WHERE as_of_day BETWEEN DATE '{first}' AND DATE '{last}' ORDER BY as_of_day, product_uid"
-                    ),
+                    )),
                     target: &perf_ident,
                     days: &chunk_days,
                     properties: HashMap::from([(PROP_TIME_ZONE.to_owned(), zone.name().to_owned())]),

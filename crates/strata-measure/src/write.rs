@@ -22,12 +22,21 @@ enum Msg {
     Done,
 }
 
+/// The rows of a [`DayJob`].
+pub(crate) enum Rows {
+    /// A SELECT over the lake's views, materialized first so it fails before anything is written.
+    Compute(String),
+    /// A SELECT over a table the job computed earlier in DuckDB and does not change meanwhile:
+    /// already materialized, so streamed as it is.
+    Stored(String),
+}
+
 /// Rows to compute in DuckDB and the days of a lake table they replace.
 pub(crate) struct DayJob<'a> {
     /// Lake tables the computation reads (their views are defined at current snapshots).
     pub reads: &'a [TableIdent],
-    /// The SELECT producing the rows, in the target table's columns.
-    pub select: String,
+    /// Where the rows come from, in the target table's columns.
+    pub rows: Rows,
     /// The table written.
     pub target: &'a TableIdent,
     /// The days replaced; every row must fall on one of them.
@@ -36,8 +45,8 @@ pub(crate) struct DayJob<'a> {
     pub properties: HashMap<String, String>,
 }
 
-/// Materializes the job's SELECT as a temporary table, then replaces the job's days of its
-/// target with the rows.
+/// Replaces the job's days of its target with the job's rows (materialized first when they
+/// are computed).
 pub(crate) async fn replace_days_with(
     engine: &QueryEngine,
     lake: &Lake,
@@ -45,16 +54,25 @@ pub(crate) async fn replace_days_with(
 ) -> Result<(ReplaceReport, Vec<TableRead>)> {
     let DayJob {
         reads,
-        select,
+        rows,
         target,
         days,
         properties,
     } = job;
     let (tx, rx) = mpsc::channel::<Msg>(4);
     let job = engine.run_job(reads, move |conn| {
-        conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE m_out AS {select};"))?;
-        let expected: i64 = conn.query_row("SELECT count(*) FROM m_out", [], |r| r.get(0))?;
-        let mut stmt = conn.prepare("SELECT * FROM m_out")?;
+        let select = match rows {
+            Rows::Compute(select) => {
+                conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE m_out AS {select};"))?;
+                "SELECT * FROM m_out".to_owned()
+            }
+            Rows::Stored(select) => select,
+        };
+        let expected: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM ({select})"), [], |r| {
+                r.get(0)
+            })?;
+        let mut stmt = conn.prepare(&select)?;
         let mut sent = 0i64;
         for batch in stmt.query_arrow([])? {
             sent += i64::try_from(batch.num_rows()).unwrap_or(i64::MAX);
