@@ -153,7 +153,7 @@ struct CurrentData {
 impl AdminClient {
     /// Starts a bulk query (`bulkOperationRunQuery`) and returns the operation as created.
     /// `userErrors` (another operation running, an invalid query) are
-    /// [`ShopifyError::BulkUserErrors`].
+    /// [`ShopifyError::BulkUserErrors`]; see [`ShopifyError::is_operation_in_progress`].
     pub async fn run_bulk_query(&self, query: &str) -> Result<BulkOperation, ShopifyError> {
         let mutation = format!(
             "mutation StrataBulkRun($query: String!) {{ bulkOperationRunQuery(query: $query) {{ bulkOperation {{ {FIELDS} }} userErrors {{ field message code }} }} }}"
@@ -385,6 +385,12 @@ impl AdminClient {
                         _ => "the storage server refused the request",
                     };
                     return Err(ShopifyError::Download { status, hint });
+                }
+                Err(source) if source.is_builder() => {
+                    return Err(ShopifyError::Request {
+                        endpoint: redact_query(&parsed),
+                        source,
+                    });
                 }
                 Err(source) => ShopifyError::Network {
                     endpoint: redact_query(&parsed),

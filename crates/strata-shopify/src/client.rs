@@ -391,6 +391,12 @@ fn seed() -> u64 {
 }
 
 fn network(endpoint: &Url, source: reqwest::Error) -> ShopifyError {
+    if source.is_builder() {
+        return ShopifyError::Request {
+            endpoint: endpoint.to_string(),
+            source,
+        };
+    }
     ShopifyError::Network {
         endpoint: endpoint.to_string(),
         attempts: 1,

@@ -47,6 +47,18 @@ pub enum ShopifyError {
         body: String,
     },
 
+    /// The request could not be sent at all (not retried).
+    #[error(
+        "the request to {endpoint} could not be made: {source} (an https endpoint needs TLS in this build: enable strata-shopify's `tls` feature)"
+    )]
+    Request {
+        /// The URL.
+        endpoint: String,
+        /// reqwest's error.
+        #[source]
+        source: reqwest::Error,
+    },
+
     /// Another 4xx: the request itself is wrong.
     #[error(
         "Shopify refused the request with HTTP {status}: {body} (retrying the same request will not help)"
@@ -160,6 +172,19 @@ pub enum ShopifyError {
 }
 
 impl ShopifyError {
+    /// Whether `bulkOperationRunQuery` was refused because a bulk query is already running.
+    /// (After a lost answer, the retry of `run_bulk_query` may find the operation its first
+    /// attempt started: pick it up with [`crate::AdminClient::current_bulk_operation`].)
+    pub fn is_operation_in_progress(&self) -> bool {
+        match self {
+            Self::BulkUserErrors { errors } => errors.iter().any(|e| {
+                e.code.as_deref() == Some("OPERATION_IN_PROGRESS")
+                    || e.message.contains("already in progress")
+            }),
+            _ => false,
+        }
+    }
+
     /// Whether the same request may succeed later: Shopify's or the network's failures, a
     /// throttle, a cut download, a bulk operation failed for a passing reason. The client has
     /// already retried as its policy allows; this is for the caller's own (durable) retries.

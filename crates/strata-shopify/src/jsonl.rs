@@ -14,11 +14,13 @@
 use std::io;
 use std::marker::PhantomData;
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::Gid;
 use crate::orders::Order;
 use crate::products::Product;
 
@@ -46,46 +48,74 @@ pub struct Quarantined {
     pub parent_id: Option<String>,
 }
 
-/// A child line (`__parentId` removed).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChildLine {
-    /// Its line number.
+/// One line of a record: its number, its `id`, and its JSON text, decoded only when the object
+/// is (so a line is parsed once, straight into the typed object).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkLine {
+    /// Its line number, from 1.
     pub line_no: u64,
-    /// The object.
-    pub value: Value,
+    /// Its `id` (a GID), if it has one.
+    pub id: Option<String>,
+    /// The line's JSON (a child line still carries `__parentId`, which decoding ignores).
+    pub json: Vec<u8>,
 }
 
-impl ChildLine {
+impl BulkLine {
     /// The resource type of its `id` GID (`LineItem`), if it has one.
-    pub fn kind(&self) -> Option<String> {
-        gid_kind(&self.value)
+    pub fn kind(&self) -> Option<&str> {
+        let id = self.id.as_deref()?;
+        let rest = id.strip_prefix("gid://shopify/")?;
+        rest.split('/').next().filter(|k| !k.is_empty())
+    }
+
+    /// Decodes the line as `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.json)
+    }
+
+    /// The line as a JSON value.
+    pub fn value(&self) -> serde_json::Result<Value> {
+        serde_json::from_slice(&self.json)
+    }
+
+    /// The start of the line, for [`Quarantined::raw`].
+    pub fn excerpt(&self) -> String {
+        excerpt_bytes(&self.json)
     }
 }
 
-/// A top-level object and its descendants' lines, in file order.
-#[derive(Clone, Debug, PartialEq)]
+/// A top-level object's line and its descendants' lines, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BulkRecord {
-    /// The top-level line's number.
-    pub line_no: u64,
-    /// The top-level object.
-    pub root: Value,
+    /// The top-level line.
+    pub root: BulkLine,
     /// Lines whose `__parentId` is the root or one of these children.
-    pub children: Vec<ChildLine>,
+    pub children: Vec<BulkLine>,
 }
 
 impl BulkRecord {
     /// The root's `id`.
     pub fn id(&self) -> Option<&str> {
-        self.root.get("id").and_then(Value::as_str)
+        self.root.id.as_deref()
+    }
+
+    /// The root's line number.
+    pub fn line_no(&self) -> u64 {
+        self.root.line_no
     }
 
     fn holds(&self, id: &str) -> bool {
-        self.id() == Some(id)
-            || self
-                .children
-                .iter()
-                .any(|c| c.value.get("id").and_then(Value::as_str) == Some(id))
+        self.id() == Some(id) || self.children.iter().any(|c| c.id.as_deref() == Some(id))
     }
+}
+
+/// What the reader needs to know of a line before the object is decoded.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "__parentId")]
+    parent: Option<Cow<'a, str>>,
 }
 
 /// The file could not be read (not a bad line: those are quarantined).
@@ -164,6 +194,7 @@ impl<R: AsyncBufRead + Unpin> BulkReader<R> {
                 LineRead::TooLong { len } => {
                     self.line_no += 1;
                     let raw = excerpt_bytes(&self.buf);
+                    let parent = self.current_id();
                     self.quarantine(
                         self.line_no,
                         format!(
@@ -171,6 +202,7 @@ impl<R: AsyncBufRead + Unpin> BulkReader<R> {
                             self.max_line_len
                         ),
                         raw,
+                        parent,
                     );
                     continue;
                 }
@@ -181,32 +213,36 @@ impl<R: AsyncBufRead + Unpin> BulkReader<R> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let value: Value = match serde_json::from_slice(line) {
-                Ok(value) => value,
+            let peek: Peek<'_> = match serde_json::from_slice(line) {
+                Ok(peek) => peek,
                 Err(e) => {
-                    let reason = if newline {
-                        format!("not valid JSON: {e}")
-                    } else {
+                    let reason = if !newline && e.is_eof() {
                         self.truncated_tail = true;
                         format!(
                             "truncated final line (no newline at the end of the file and not valid JSON: {e}); the download was probably cut short"
                         )
+                    } else if e.is_data() {
+                        format!(
+                            "not a bulk result object (an object with a string `id` and `__parentId`): {e}"
+                        )
+                    } else {
+                        format!("not valid JSON: {e}")
                     };
                     let raw = excerpt_bytes(line);
-                    self.quarantine(self.line_no, reason, raw);
+                    let parent = self.current_id();
+                    self.quarantine(self.line_no, reason, raw, parent);
                     continue;
                 }
             };
-            let Value::Object(mut object) = value else {
-                let raw = excerpt_bytes(line);
-                self.quarantine(self.line_no, "not a JSON object".to_owned(), raw);
-                continue;
+            let bulk_line = BulkLine {
+                line_no: self.line_no,
+                id: peek.id.map(Cow::into_owned),
+                json: line.to_vec(),
             };
-            match object.remove("__parentId") {
+            match peek.parent {
                 None => {
                     let record = BulkRecord {
-                        line_no: self.line_no,
-                        root: Value::Object(object),
+                        root: bulk_line,
                         children: Vec::new(),
                     };
                     self.records += 1;
@@ -214,30 +250,20 @@ impl<R: AsyncBufRead + Unpin> BulkReader<R> {
                         return Ok(Some(done));
                     }
                 }
-                Some(Value::String(parent)) => match &mut self.current {
-                    Some(record) if record.holds(&parent) => record.children.push(ChildLine {
-                        line_no: self.line_no,
-                        value: Value::Object(object),
-                    }),
+                Some(parent) => match &mut self.current {
+                    Some(record) if record.holds(&parent) => record.children.push(bulk_line),
                     _ => {
-                        let raw = excerpt_value(&Value::Object(object));
+                        let raw = bulk_line.excerpt();
                         self.quarantine(
                             self.line_no,
                             format!(
                                 "orphan line: its parent {parent} is not the object being read (the parent's line is missing or was quarantined)"
                             ),
                             raw,
+                            Some(parent.into_owned()),
                         );
                     }
                 },
-                Some(other) => {
-                    let raw = excerpt_value(&Value::Object(object));
-                    self.quarantine(
-                        self.line_no,
-                        format!("__parentId is not a string: {other}"),
-                        raw,
-                    );
-                }
             }
         }
     }
@@ -246,12 +272,14 @@ impl<R: AsyncBufRead + Unpin> BulkReader<R> {
         self.current.take()
     }
 
-    fn quarantine(&mut self, line_no: u64, reason: String, raw: String) {
-        let parent_id = self
-            .current
+    fn current_id(&self) -> Option<String> {
+        self.current
             .as_ref()
             .and_then(|r| r.id())
-            .map(str::to_owned);
+            .map(str::to_owned)
+    }
+
+    fn quarantine(&mut self, line_no: u64, reason: String, raw: String, parent_id: Option<String>) {
         tracing::warn!(line_no, %reason, parent = ?parent_id, "bulk result line quarantined");
         self.push_quarantined(Quarantined {
             line_no,
@@ -357,17 +385,6 @@ fn excerpt_bytes(bytes: &[u8]) -> String {
     text.chars().take(RAW_EXCERPT_CHARS).collect()
 }
 
-/// The start of a JSON value's text, for [`Quarantined::raw`].
-pub(crate) fn excerpt_value(value: &Value) -> String {
-    let text = value.to_string();
-    text.chars().take(RAW_EXCERPT_CHARS).collect()
-}
-
-fn gid_kind(value: &Value) -> Option<String> {
-    let id = value.get("id")?.as_str()?;
-    Gid::parse(id).ok().map(|g| g.kind().to_owned())
-}
-
 /// An object a bulk result's records decode into.
 pub trait BulkObject: Sized {
     /// The GID type of the top-level lines (`Order`).
@@ -408,7 +425,7 @@ impl<R: AsyncBufRead + Unpin, T: BulkObject> ObjectReader<R, T> {
             let Some(record) = self.inner.next_record().await? else {
                 return Ok(None);
             };
-            let decoded = match gid_kind(&record.root) {
+            let decoded = match record.root.kind() {
                 Some(kind) if kind == T::KIND => T::from_record(&record, &mut self.scratch),
                 Some(kind) => Err(format!("a top-level {kind} in a result of {}s", T::KIND)),
                 None => Err(format!(
@@ -429,18 +446,18 @@ impl<R: AsyncBufRead + Unpin, T: BulkObject> ObjectReader<R, T> {
 
     fn quarantine_record(&mut self, record: &BulkRecord, reason: String) {
         let id = record.id().map(str::to_owned);
-        tracing::warn!(line_no = record.line_no, %reason, "bulk result object quarantined");
+        tracing::warn!(line_no = record.line_no(), %reason, "bulk result object quarantined");
         self.inner.push_quarantined(Quarantined {
-            line_no: record.line_no,
+            line_no: record.line_no(),
             reason,
-            raw: excerpt_value(&record.root),
+            raw: record.root.excerpt(),
             parent_id: None,
         });
         for child in &record.children {
             self.inner.push_quarantined(Quarantined {
                 line_no: child.line_no,
-                reason: format!("its parent (line {}) was quarantined", record.line_no),
-                raw: excerpt_value(&child.value),
+                reason: format!("its parent (line {}) was quarantined", record.line_no()),
+                raw: child.excerpt(),
                 parent_id: id.clone(),
             });
         }
@@ -628,6 +645,7 @@ mod tests {
         let mut ids = Vec::new();
         while let Some(record) = reader.next_record().await.unwrap() {
             ids.push(record.id().unwrap().to_owned());
+            assert!(record.root.value().unwrap().is_object());
         }
         assert_eq!(ids, vec!["gid://shopify/Order/1", "gid://shopify/Order/2"]);
         assert_eq!(reader.quarantined()[0].line_no, 2);

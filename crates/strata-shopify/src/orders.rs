@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::Gid;
-use crate::jsonl::{BulkObject, BulkRecord, Quarantined, excerpt_value};
+use crate::jsonl::{BulkObject, BulkRecord, Quarantined};
 use crate::model::{
     Address, FinancialStatus, FulfillmentStatus, Money, ObjectRef, ProductStatus, TaxLine,
     money_bag, null_as_default, opt_money_bag,
@@ -277,25 +277,27 @@ impl BulkObject for Order {
         record: &BulkRecord,
         quarantined: &mut Vec<Quarantined>,
     ) -> Result<Self, String> {
-        let mut order: Order = Self::deserialize(&record.root)
+        let mut order: Order = record
+            .root
+            .decode()
             .map_err(|e| format!("the order line does not decode: {e}"))?;
         order.line_items.reserve(record.children.len());
         for child in &record.children {
             let kind = child.kind();
-            if kind.as_deref() != Some("LineItem") {
+            if kind != Some("LineItem") {
                 quarantined.push(Quarantined {
                     line_no: child.line_no,
                     reason: format!(
                         "unexpected child {} of order {} (the orders query selects only lineItems)",
-                        kind.as_deref().unwrap_or("without an id"),
+                        kind.unwrap_or("without an id"),
                         order.id
                     ),
-                    raw: excerpt_value(&child.value),
+                    raw: child.excerpt(),
                     parent_id: Some(order.id.to_string()),
                 });
                 continue;
             }
-            match LineItem::deserialize(&child.value) {
+            match child.decode::<LineItem>() {
                 Ok(item) => order.line_items.push(item),
                 Err(e) => quarantined.push(Quarantined {
                     line_no: child.line_no,
@@ -303,7 +305,7 @@ impl BulkObject for Order {
                         "line item of order {} does not decode: {e}; the order is returned without it",
                         order.id
                     ),
-                    raw: excerpt_value(&child.value),
+                    raw: child.excerpt(),
                     parent_id: Some(order.id.to_string()),
                 }),
             }

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::Gid;
-use crate::jsonl::{BulkObject, BulkRecord, Quarantined, excerpt_value};
+use crate::jsonl::{BulkObject, BulkRecord, Quarantined};
 use crate::model::{ProductStatus, null_as_default};
 
 /// The bulk query of every product updated at or after `updated_since` (all when `None`), with
@@ -94,16 +94,18 @@ impl BulkObject for Product {
         record: &BulkRecord,
         quarantined: &mut Vec<Quarantined>,
     ) -> Result<Self, String> {
-        let mut product: Product = Self::deserialize(&record.root)
+        let mut product: Product = record
+            .root
+            .decode()
             .map_err(|e| format!("the product line does not decode: {e}"))?;
         for child in &record.children {
             let kind = child.kind();
-            let decoded = if kind.as_deref() == Some("ProductVariant") {
-                Variant::deserialize(&child.value).map_err(|e| e.to_string())
+            let decoded = if kind == Some("ProductVariant") {
+                child.decode::<Variant>().map_err(|e| e.to_string())
             } else {
                 Err(format!(
                     "unexpected child {} (the products query selects only variants)",
-                    kind.as_deref().unwrap_or("without an id")
+                    kind.unwrap_or("without an id")
                 ))
             };
             match decoded {
@@ -111,7 +113,7 @@ impl BulkObject for Product {
                 Err(reason) => quarantined.push(Quarantined {
                     line_no: child.line_no,
                     reason: format!("child of product {}: {reason}", product.id),
-                    raw: excerpt_value(&child.value),
+                    raw: child.excerpt(),
                     parent_id: Some(product.id.to_string()),
                 }),
             }

@@ -631,9 +631,18 @@ async fn download(
     State(shared): State<Arc<Shared>>,
     Path(file): Path<String>,
     Query(params): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     bump(&shared.counters.requests);
     bump(&shared.counters.downloads);
+    if headers.contains_key(ACCESS_TOKEN_HEADER) {
+        // Result URLs are on a storage host: a client must not hand it the shop's token.
+        return (
+            StatusCode::BAD_REQUEST,
+            "stand-in: the access token was sent to the result URL",
+        )
+            .into_response();
+    }
     let Some(id) = file
         .strip_suffix(".jsonl")
         .and_then(|id| id.parse::<u64>().ok())
