@@ -436,6 +436,28 @@ async fn a_cut_download_is_an_error_not_a_short_file() {
     assert!(matches!(err, ShopifyError::Truncated { .. }), "{err:?}");
     assert!(err.to_string().contains(&size.to_string()), "{err}");
 
+    // No Content-Length, a clean end: only the count against fileSize shows it.
+    shop.truncate_next_download(Truncation::Unsized {
+        keep_bytes: size - 10,
+    });
+    let err = client
+        .download_operation(&op, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ShopifyError::Truncated { received, .. } if received == size - 10),
+        "{err:?}"
+    );
+    shop.truncate_next_download(Truncation::Unsized {
+        keep_bytes: size - 10,
+    });
+    let stream = client
+        .open_download(op.url.as_deref().unwrap(), op.file_size)
+        .await
+        .unwrap();
+    let err = OrdersReader::new(stream).read_all().await.unwrap_err();
+    assert!(err.to_string().contains("ended after"), "{err}");
+
     // Read while downloading: the reader fails instead of ending early.
     shop.truncate_next_download(Truncation::CutConnection {
         keep_bytes: size / 3,

@@ -127,6 +127,12 @@ pub enum Truncation {
         /// Bytes sent.
         keep_bytes: u64,
     },
+    /// Sent chunked, without `Content-Length`, ending cleanly after `keep_bytes`: only the
+    /// count of bytes received against `fileSize` shows it is short.
+    Unsized {
+        /// Bytes sent.
+        keep_bytes: u64,
+    },
 }
 
 /// Counters of what the stand-in served.

@@ -680,17 +680,16 @@ async fn download(
         }
         faults.truncate_next_download.take()
     };
+    let short = |keep: u64| keep.min(size.bytes.saturating_sub(1));
     let (announced, limit, abort) = match truncation {
-        None => (size.bytes, size.bytes, false),
-        Some(Truncation::CutConnection { keep_bytes }) => (
-            size.bytes,
-            keep_bytes.min(size.bytes.saturating_sub(1)),
-            true,
-        ),
-        Some(Truncation::ShortBody { keep_bytes }) => {
-            let keep = keep_bytes.min(size.bytes.saturating_sub(1));
-            (keep, keep, false)
+        None => (Some(size.bytes), size.bytes, false),
+        Some(Truncation::CutConnection { keep_bytes }) => {
+            (Some(size.bytes), short(keep_bytes), true)
         }
+        Some(Truncation::ShortBody { keep_bytes }) => {
+            (Some(short(keep_bytes)), short(keep_bytes), false)
+        }
+        Some(Truncation::Unsized { keep_bytes }) => (None, short(keep_bytes), false),
     };
     let state = BodyState {
         export,
@@ -708,7 +707,9 @@ async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/jsonl"),
     );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    if let Some(announced) = announced {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    }
     response
 }
 
