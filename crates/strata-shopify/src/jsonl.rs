@@ -216,7 +216,7 @@ impl<R: AsyncBufRead + Unpin> BulkReader<R> {
             let peek: Peek<'_> = match serde_json::from_slice(line) {
                 Ok(peek) => peek,
                 Err(e) => {
-                    let reason = if !newline && e.is_eof() {
+                    let reason = if !newline {
                         self.truncated_tail = true;
                         format!(
                             "truncated final line (no newline at the end of the file and not valid JSON: {e}); the download was probably cut short"
