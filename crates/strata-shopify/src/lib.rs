@@ -57,6 +57,8 @@
 //! rustls and features unify. A build of this crate alone that must reach the real Shopify
 //! enables the `tls` feature.
 
+#![warn(missing_docs)]
+
 pub mod bulk;
 pub mod client;
 pub mod config;

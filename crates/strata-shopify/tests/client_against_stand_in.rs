@@ -719,3 +719,23 @@ async fn a_hundred_thousand_orders() {
         parse_started.elapsed(),
     );
 }
+
+/// The workflow engine runs these on a multi-threaded runtime: their futures must be `Send`.
+#[test]
+fn the_client_and_the_stand_in_can_cross_threads() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AdminClient>();
+    send_sync::<StandIn>();
+    let client = AdminClient::new(ShopifyConfig::new("shop", "token")).unwrap();
+    let id = strata_shopify::Gid::new("BulkOperation", 1);
+    let notify = Notify::new();
+    send(&client.graphql::<serde_json::Value>("{ shop { name } }", serde_json::json!({})));
+    send(&client.run_bulk_query("{ orders { edges { node { id } } } }"));
+    send(&client.wait_for_bulk(&id, POLL, Some(&notify)));
+    send(&client.download("http://127.0.0.1:1/x", Vec::new(), None));
+    send(&client.open_download("http://127.0.0.1:1/x", None));
+    let mut reader = OrdersReader::new(&b""[..]);
+    send(&reader.next());
+    send(&StandIn::start(options(1)));
+}
