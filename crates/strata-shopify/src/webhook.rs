@@ -264,6 +264,22 @@ mod tests {
     }
 
     #[test]
+    fn decodes_what_the_sync_needs_of_an_order_webhook() {
+        // The REST-shaped order of orders/updated, most fields left out.
+        let body = br##"{"id":820982911946154508,"admin_graphql_api_id":"gid://shopify/Order/820982911946154508","app_id":null,"browser_ip":null,"buyer_accepts_marketing":true,"cancel_reason":"customer","cancelled_at":"2021-12-31T19:00:00-05:00","created_at":"2021-12-31T19:00:00-05:00","currency":"USD","name":"#9999","total_price":"403.00","updated_at":"2022-01-01T10:00:00-05:00","line_items":[{"id":866550311766439020,"quantity":1}]}"##;
+        let order = OrderWebhook::from_body(&Topic::OrdersUpdated, body).unwrap();
+        assert_eq!(order.id, 820_982_911_946_154_508);
+        assert_eq!(order.admin_graphql_api_id.id(), order.id);
+        assert_eq!(order.name.as_deref(), Some("#9999"));
+        assert_eq!(
+            order.updated_at.unwrap().to_rfc3339(),
+            "2022-01-01T15:00:00+00:00"
+        );
+        let err = OrderWebhook::from_body(&Topic::OrdersCreate, b"{}").unwrap_err();
+        assert!(err.to_string().contains("orders/create"), "{err}");
+    }
+
+    #[test]
     fn decodes_the_bulk_finish_payload() {
         let body = br#"{"admin_graphql_api_id":"gid://shopify/BulkOperation/147595010","completed_at":"2024-01-28T19:10:06-05:00","created_at":"2024-01-28T19:10:03-05:00","error_code":null,"status":"completed","type":"query"}"#;
         let finish = BulkOperationFinish::from_body(body).unwrap();
