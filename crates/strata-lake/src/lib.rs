@@ -12,6 +12,7 @@
 //!   <first>-<last>` and the lane's offsets in its snapshot summary; a retried batch is recognized
 //!   and skipped, and [`Lake::committed_offset`] tells a restarted pipeline where to resume.
 
+mod archive;
 mod catalog;
 mod config;
 mod convert;
@@ -25,6 +26,7 @@ mod writer;
 
 use std::{collections::BTreeMap, sync::Arc};
 
+pub use archive::{Archive, ArchiveReader};
 pub use catalog::{NamespacePropertiesChange, SqliteCatalog, ensure_tables, open_catalog};
 pub use config::{
     CATALOG_NAME, CatalogConfig, LakeConfig, RestCatalogConfig, S3Config, Secret, StorageConfig,
@@ -93,6 +95,11 @@ impl Lake {
     /// The configuration the lake was opened with.
     pub fn config(&self) -> &LakeConfig {
         &self.config
+    }
+
+    /// The warehouse's storage for files that are not table data (ingest archives).
+    pub fn archive(&self) -> Result<Archive> {
+        Archive::open(&self.config)
     }
 
     /// Creates the namespaces and tables that are missing; returns those created.

@@ -26,7 +26,7 @@ pub use error::{MeasureError, Result};
 pub use products::{ProductDim, load_products};
 pub use refresh::{
     DAYS_PER_COMMIT, Measurements, PROP_SOURCE_SNAPSHOT, PROP_SPEC_VERSIONS, PROP_TIME_ZONE,
-    PerformanceReport, Progress, SalesReport, SalesScope,
+    PerformanceReport, Progress, SalesReport, SalesScope, replicate_spec,
 };
 pub use run::{AsOf, RefreshReport, TierSummary, refresh, tier_summary};
 pub use spec::{AppliedSpec, load_spec_versions};

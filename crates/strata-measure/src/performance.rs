@@ -1,10 +1,12 @@
 //! `measurement.performance`: per product and as-of day, from `measurement.sales`.
 //!
-//! Each product gets one row per day from its launch day through the last as-of day (a dense
-//! series, zero on days without sales), so every window is a frame of rows: the last 7, 30 and
-//! 90 days are `ROWS n PRECEDING`, the aggregate is the running sum, and the first 7 and 14
-//! days are the running sum until the window closes and its total after. Days before launch are
-//! never in the series, so no window counts them. The banana rank is taken per as-of day over
+//! Each product gets one row per day from its launch day (or 89 days before the first as-of day,
+//! whichever is later) through the last as-of day: a dense series, zero on days without sales, so
+//! every window is a frame of rows. The last 7, 30 and 90 days are `ROWS n PRECEDING`; the
+//! aggregate is the sales since launch before the series starts plus the running sum; the first 7
+//! and 14 days are the running sum until the window closes and its total after. Starting the series
+//! at most 89 days back makes one as-of day cost 90 rows per product instead of one per day since
+//! launch. Days before launch are never counted by any window. The banana rank is taken per as-of day over
 //! the products launched by then; the nominal classification is the first flag set in the
 //! precedence of the spec in effect at the end of the as-of day.
 
@@ -16,6 +18,9 @@ use crate::{spec::AppliedSpec, write::literal};
 
 /// Name of the DuckDB table holding the product dimension (see [`crate::refresh`]).
 pub(crate) const PRODUCTS: &str = "m_product";
+/// Days before the first as-of day the dense series starts (the longest trailing window is 90).
+const LOOKBACK: u32 = 89;
+
 /// Name of the DuckDB table holding the spec of each as-of day.
 pub(crate) const SPECS: &str = "m_spec";
 
@@ -78,33 +83,42 @@ pub(crate) fn select(from: NaiveDate, to: NaiveDate) -> String {
             FROM measurement.sales WHERE day <= DATE '{to}'
             GROUP BY product_uid, day
         ),
+        base AS (
+            SELECT p.uid, sum(d.units) AS units
+            FROM p JOIN daily d ON d.product_uid = p.uid
+            WHERE d.day >= p.launch AND d.day < DATE '{from}' - {LOOKBACK}
+            GROUP BY p.uid
+        ),
+        firsts AS (
+            SELECT p.uid,
+                   coalesce(sum(d.units) FILTER (WHERE d.day BETWEEN p.launch AND p.launch + 6), 0) AS f7,
+                   coalesce(sum(d.units) FILTER (WHERE d.day BETWEEN p.launch AND p.launch + 13), 0) AS f14
+            FROM p LEFT JOIN daily d ON d.product_uid = p.uid
+            GROUP BY p.uid
+        ),
         grid AS (
             SELECT uid, launch,
-                   CAST(unnest(generate_series(CAST(launch AS TIMESTAMP), TIMESTAMP '{to}',
-                                               INTERVAL 1 DAY)) AS DATE) AS day
+                   CAST(unnest(generate_series(
+                       CAST(greatest(launch, DATE '{from}' - {LOOKBACK}) AS TIMESTAMP),
+                       TIMESTAMP '{to}', INTERVAL 1 DAY)) AS DATE) AS day
             FROM p
         ),
         series AS (
             SELECT g.uid, g.launch, g.day, CAST(coalesce(d.units, 0) AS BIGINT) AS units
             FROM grid g LEFT JOIN daily d ON d.product_uid = g.uid AND d.day = g.day
         ),
-        firsts AS (
-            SELECT uid,
-                   coalesce(sum(units) FILTER (WHERE day <= launch + 6), 0) AS f7,
-                   coalesce(sum(units) FILTER (WHERE day <= launch + 13), 0) AS f14
-            FROM series GROUP BY uid
-        ),
         win AS (
-            SELECT uid, launch, day,
-                   sum(units) OVER (PARTITION BY uid ORDER BY day
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
-                   sum(units) OVER (PARTITION BY uid ORDER BY day
-                                    ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS l7,
-                   sum(units) OVER (PARTITION BY uid ORDER BY day
-                                    ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS l30,
-                   sum(units) OVER (PARTITION BY uid ORDER BY day
-                                    ROWS BETWEEN 89 PRECEDING AND CURRENT ROW) AS l90
-            FROM series
+            SELECT s.uid, s.launch, s.day,
+                   coalesce(b.units, 0)
+                     + sum(s.units) OVER (PARTITION BY s.uid ORDER BY s.day
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
+                   sum(s.units) OVER (PARTITION BY s.uid ORDER BY s.day
+                                      ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS l7,
+                   sum(s.units) OVER (PARTITION BY s.uid ORDER BY s.day
+                                      ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS l30,
+                   sum(s.units) OVER (PARTITION BY s.uid ORDER BY s.day
+                                      ROWS BETWEEN 89 PRECEDING AND CURRENT ROW) AS l90
+            FROM series s LEFT JOIN base b ON b.uid = s.uid
         ),
         m AS (
             SELECT w.day AS as_of_day, w.uid AS product_uid, p.title AS product_title,

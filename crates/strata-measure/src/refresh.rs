@@ -133,37 +133,7 @@ impl Measurements {
     /// Writes every spec version (plus the built-in version 0) to
     /// `configuration.objective_spec`, unless it already holds exactly those.
     pub async fn replicate_spec(&self, versions: &[AppliedSpec]) -> Result<Option<ReplaceReport>> {
-        let mut all = vec![AppliedSpec::defaults()];
-        all.extend(versions.iter().filter(|v| v.version != 0).cloned());
-        all.sort_by_key(|v| v.version);
-        let fingerprint = all
-            .iter()
-            .map(|v| format!("{}:{}", v.uid, v.version))
-            .collect::<Vec<_>>()
-            .join(",");
-        let ident = tables::objective_spec().ident();
-        let table = self.lake.load(&ident).await?;
-        let current = table.metadata().current_snapshot().and_then(|s| {
-            s.summary()
-                .additional_properties
-                .get(PROP_SPEC_VERSIONS)
-                .cloned()
-        });
-        if current.as_deref() == Some(fingerprint.as_str()) {
-            return Ok(None);
-        }
-        let days: BTreeSet<NaiveDate> = all.iter().map(|v| v.effective_ts.date_naive()).collect();
-        let batch = spec_batch(&all)?;
-        let report = self
-            .lake
-            .replace_days(
-                &ident,
-                &days,
-                futures_util::stream::iter(vec![Ok(batch)]),
-                HashMap::from([(PROP_SPEC_VERSIONS.to_owned(), fingerprint)]),
-            )
-            .await?;
-        Ok(Some(report))
+        replicate_spec(&self.lake, versions).await
     }
 
     /// Recomputes the sales of the days `scope` asks for.
@@ -482,4 +452,45 @@ fn spec_batch(versions: &[AppliedSpec]) -> Result<RecordBatch> {
         ],
     )
     .map_err(|e| MeasureError::Invalid(format!("spec rows: {e}")))
+}
+
+/// Writes every spec version (plus the built-in version 0) to `configuration.objective_spec`,
+/// unless it already holds exactly those. Called by every refresh, and by the server right after
+/// a spec `PUT` so the lake has the new version before the next refresh. Creates the table if
+/// missing.
+pub async fn replicate_spec(
+    lake: &Lake,
+    versions: &[AppliedSpec],
+) -> Result<Option<ReplaceReport>> {
+    let mut all = vec![AppliedSpec::defaults()];
+    all.extend(versions.iter().filter(|v| v.version != 0).cloned());
+    all.sort_by_key(|v| v.version);
+    let fingerprint = all
+        .iter()
+        .map(|v| format!("{}:{}", v.uid, v.version))
+        .collect::<Vec<_>>()
+        .join(",");
+    lake.ensure_table(&tables::objective_spec()).await?;
+    let ident = tables::objective_spec().ident();
+    let table = lake.load(&ident).await?;
+    let current = table.metadata().current_snapshot().and_then(|s| {
+        s.summary()
+            .additional_properties
+            .get(PROP_SPEC_VERSIONS)
+            .cloned()
+    });
+    if current.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(None);
+    }
+    let days: BTreeSet<NaiveDate> = all.iter().map(|v| v.effective_ts.date_naive()).collect();
+    let batch = spec_batch(&all)?;
+    let report = lake
+        .replace_days(
+            &ident,
+            &days,
+            futures_util::stream::iter(vec![Ok(batch)]),
+            HashMap::from([(PROP_SPEC_VERSIONS.to_owned(), fingerprint)]),
+        )
+        .await?;
+    Ok(Some(report))
 }

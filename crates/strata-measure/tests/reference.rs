@@ -655,6 +655,19 @@ async fn sales_and_performance_equal_the_reference_in_utc_and_new_york() {
             .expect("refresh performance");
         let want = reference_performance(&store, tz, from, as_of, &[]);
         assert_same_performance(&lake_performance(&m, from, as_of).await, &want);
+        // One as-of day alone: its dense series starts 89 days back, after the early launches,
+        // so their sales before that enter as one sum per product. Same rows as the reference.
+        m.refresh_performance(as_of, as_of, &products, &[], &mut no_progress())
+            .await
+            .expect("refresh one as-of day");
+        let one_day = reference_performance(&store, tz, as_of, as_of, &[]);
+        assert!(
+            one_day
+                .iter()
+                .any(|r| r.launch < as_of - Duration::days(89) && r.windows[5] > r.windows[4]),
+            "{zone}: a product with sales before the series starts"
+        );
+        assert_same_performance(&lake_performance(&m, as_of, as_of).await, &one_day);
         // The edge cases are really in the data.
         let last: Vec<&PerfRow> = want.iter().filter(|r| r.as_of == as_of).collect();
         assert!(

@@ -24,15 +24,15 @@ use crate::{
 };
 
 /// What a catalog needs to reach the configured storage.
-struct Storage {
-    factory: Arc<dyn StorageFactory>,
+pub(crate) struct Storage {
+    pub(crate) factory: Arc<dyn StorageFactory>,
     /// FileIO properties (`s3.*`).
-    props: HashMap<String, String>,
+    pub(crate) props: HashMap<String, String>,
     /// The warehouse URL (`file:///…` or `s3://…`).
-    warehouse: String,
+    pub(crate) warehouse: String,
 }
 
-fn storage(config: &StorageConfig) -> Result<Storage> {
+pub(crate) fn storage(config: &StorageConfig) -> Result<Storage> {
     match config {
         StorageConfig::Local { root } => {
             std::fs::create_dir_all(root).map_err(|source| LakeError::Io {
