@@ -140,7 +140,7 @@ impl Measurements {
     pub async fn refresh_sales(
         &self,
         scope: SalesScope,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<SalesReport> {
         let commerce = LakeTable::Telemetry(StreamName::Commerce).ident();
         let sales_ident = tables::sales().ident();
@@ -263,7 +263,7 @@ impl Measurements {
         to: NaiveDate,
         products: &[ProductDim],
         versions: &[AppliedSpec],
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<PerformanceReport> {
         if from > to {
             return Err(MeasureError::Invalid(format!(

@@ -51,7 +51,7 @@ pub async fn refresh(
     m: &Measurements,
     as_of: AsOf,
     scope: SalesScope,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<RefreshReport> {
     let versions = load_spec_versions(db).await?;
     m.replicate_spec(&versions).await?;

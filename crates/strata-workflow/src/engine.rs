@@ -276,10 +276,10 @@ impl Engine {
             }
             instance.updated_at = self.shared.clock.now();
             if let Some(updated) = self.shared.store.update(instance, Vec::new()).await? {
-                if let Some(token) = self.shared.running().get(id) {
-                    if updated.status != InstanceStatus::Running {
-                        token.cancel();
-                    }
+                if let Some(token) = self.shared.running().get(id)
+                    && updated.status != InstanceStatus::Running
+                {
+                    token.cancel();
                 }
                 self.shared.wake.notify_one();
                 return Ok(updated);

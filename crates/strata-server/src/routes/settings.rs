@@ -165,7 +165,25 @@ pub async fn put_classification(
         None => classification::put(&s.db, &spec, Some(&audit)).await,
     }
     .map_err(store_problem)?;
+    replicate_to_lake(&s).await;
     Ok(version_response(&stored))
+}
+
+/// Writes the spec's versions to the lake's `configuration.objective_spec` at once, so queries
+/// see the new version before the next refresh (which would replicate it anyway). Best effort:
+/// the version is stored in PostgreSQL whatever happens here.
+async fn replicate_to_lake(s: &AppState) {
+    let Some(lake) = s.query.as_ref().map(|q| q.lake().clone()) else {
+        return;
+    };
+    let result = async {
+        let versions = strata_measure::load_spec_versions(&s.db).await?;
+        strata_measure::replicate_spec(&lake, &versions).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not replicate the classification spec to the lake now; the next refresh does");
+    }
 }
 
 #[cfg(test)]

@@ -151,10 +151,13 @@ impl Harness {
 
 pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, RunError>> + Send + 'a>>;
 
+/// A workflow body: the run of one instance, given its context and the script's state.
+type RunFn<S> = Box<dyn for<'a> Fn(&'a Context, S) -> RunFuture<'a> + Send + Sync>;
+
 /// A workflow from a closure and a state value handed to each run.
 pub struct Script<S> {
     name: String,
-    run: Box<dyn for<'a> Fn(&'a Context, S) -> RunFuture<'a> + Send + Sync>,
+    run: RunFn<S>,
     state: S,
 }
 
