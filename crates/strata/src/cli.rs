@@ -146,6 +146,112 @@ pub enum Command {
     /// Recompute derived tables: `strata refresh measurements`.
     #[command(subcommand)]
     Refresh(RefreshCommand),
+    /// Durable workflows (the daily sync, the measurement refresh): run, list, show, control.
+    #[command(
+        subcommand,
+        long_about = "Durable workflows: each completed step's result is stored (in \
+        --data-dir/workflows/workflows.sqlite, or NATS JetStream key-value buckets with \
+        --nats-url), so a run that crashes, is paused, or sleeps resumes after its last completed \
+        step. Every run, step, retry and failure is also written to the sync telemetry stream \
+        (and so the lake table sync.telemetry).\n\n\
+        Only one process executes workflows from a data directory: `strata serve` does, and \
+        beside it these commands create and control instances that the server runs. Without a \
+        server, `strata workflow run` executes the instance itself.",
+        after_help = WORKFLOW_AFTER_HELP
+    )]
+    Workflow(WorkflowCommand),
+}
+
+const WORKFLOW_AFTER_HELP: &str = "Workflows:
+  refresh_measurements   measurement.sales and measurement.performance (params: as_of | from+to, full_sales)
+
+Examples:
+  strata workflow run refresh_measurements --params '{\"as_of\": \"2026-11-28\"}'
+  strata workflow list --status errored
+  strata workflow show wfi_01JF...
+  strata workflow events wfi_01JF... --send approval --payload '{\"by\": \"ops\"}'";
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Create an instance and (without a running server) execute it until it settles.
+    Run(WorkflowRunArgs),
+    /// Instances, newest first.
+    List(WorkflowListArgs),
+    /// One instance: status, parameters, output or error, steps, events.
+    Show(WorkflowInstanceArgs),
+    /// Stop an instance after its current step; `resume` continues it.
+    Pause(WorkflowInstanceArgs),
+    /// Queue a paused instance again.
+    Resume(WorkflowInstanceArgs),
+    /// Stop an instance for good.
+    Terminate(WorkflowInstanceArgs),
+    /// Run an instance again from its first step (a new generation).
+    Restart(WorkflowInstanceArgs),
+    /// An instance's events, or send it one (--send TYPE) for a `wait_for_event` step.
+    Events(WorkflowEventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowRunArgs {
+    /// The workflow (see the list below).
+    pub workflow: String,
+    /// Parameters as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// The instance id (letters, digits, `_`, `-`): running an id that exists returns that
+    /// instance instead of starting another (idempotency).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Return once the instance is created instead of waiting for it to settle.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up waiting after this many seconds (the instance keeps its state).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub timeout: u64,
+    /// Print the instance as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowListArgs {
+    /// Only this workflow.
+    #[arg(long)]
+    pub workflow: Option<String>,
+    /// Only these statuses (repeatable): queued, running, waiting, paused, complete, errored,
+    /// terminated.
+    #[arg(long = "status", value_name = "STATUS")]
+    pub statuses: Vec<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowInstanceArgs {
+    /// The instance id.
+    pub instance: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowEventsArgs {
+    /// The instance id.
+    pub instance: String,
+    /// Send an event of this type instead of listing.
+    #[arg(long, value_name = "TYPE")]
+    pub send: Option<String>,
+    /// The event's payload (JSON), with --send.
+    #[arg(long, value_name = "JSON", requires = "send")]
+    pub payload: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -423,6 +529,32 @@ pub enum BenchCommand {
         strata bench measurements --products 10000 --days 730 --line-items 20000000"
     )]
     Measurements(MeasureBenchArgs),
+    /// The durable workflow engine: step overhead with fsync, throughput across instances, and
+    /// recovery after SIGKILL.
+    #[command(
+        long_about = "Measure the workflow engine on the embedded store (SQLite, fsync on every \
+        commit) in a temporary directory: one instance of --steps trivial steps (each result \
+        durable before the next step starts); --instances concurrent instances of --steps steps \
+        each (step completions per second, fsyncs shared by group commit); and recovery: a child \
+        `strata` process runs --instances long steps, is killed with SIGKILL, and a new engine on \
+        the same store is timed until every in-flight instance runs again. Prints Markdown rows \
+        for docs/benchmarks.md.",
+        after_help = "Example:\n  strata bench workflows --steps 100 --instances 50"
+    )]
+    Workflows(WorkflowBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowBenchArgs {
+    /// Steps per instance.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub steps: u32,
+    /// Concurrent instances for the throughput and recovery runs.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub instances: u32,
+    /// Internal: run as the child process of the recovery run, executing from this store.
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub child: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

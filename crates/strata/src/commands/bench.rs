@@ -5,6 +5,7 @@ mod api;
 mod harness;
 mod ingest;
 mod measure;
+mod workflow;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub async fn run(global: &GlobalOpts, cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Api(args) => api::run(global, &args).await,
         BenchCommand::Ingest(args) => ingest::run(global, &args).await,
         BenchCommand::Measurements(args) => measure::run(global, &args).await,
+        BenchCommand::Workflows(args) => workflow::run(&args).await,
     }
 }
 

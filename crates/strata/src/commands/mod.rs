@@ -11,6 +11,7 @@ mod refresh;
 mod schema;
 mod seed;
 mod serve;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Events(cmd) => events::run(&cli.global, cmd).await,
         Command::Query(args) => query::run(&cli.global, args).await,
         Command::Refresh(cmd) => refresh::run(&cli.global, cmd).await,
+        Command::Workflow(cmd) => workflow::run(&cli.global, cmd).await,
     }
 }
 
