@@ -2,10 +2,11 @@
 //!
 //! A workflow is ordinary async Rust that calls [`Context::step`], [`Context::sleep`] and
 //! [`Context::wait_for_event`]. Each completed step's result is persisted in a [`Store`] that is not
-//! the domain database (SQLite under the data directory, or NATS JetStream key-value buckets), so
-//! after a crash, a pause or a long sleep the workflow simply runs again from the top and every
-//! completed step returns its stored result instead of running twice. The semantics follow
-//! Cloudflare Workflows, which the seed names:
+//! the domain database ([`store::SqliteStore`] under the data directory, or [`store::NatsStore`]:
+//! NATS JetStream key-value buckets that several processes share), so after a crash, a pause or a
+//! long sleep the workflow simply runs again from the top and every completed step returns its
+//! stored result instead of running twice. The semantics follow Cloudflare Workflows, which the
+//! seed names:
 //!
 //! - step names are the cache key, so they must be deterministic;
 //! - a failing step is retried with a delay and backoff ([`RetryPolicy`]; 5 retries, 10 s,

@@ -5,12 +5,14 @@
 //! - [`SqliteStore`]: embedded, one file under the data directory; the default.
 //! - [`NatsStore`]: NATS JetStream key-value buckets, for several processes sharing work.
 
+mod nats;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use nats::{NatsStorage, NatsStore, NatsStoreOptions};
 pub use sqlite::{Role, SqliteStore};
 
 use crate::{
