@@ -451,6 +451,10 @@ impl Engine {
             "workflow engine started"
         );
         loop {
+            // The next wake-up counts from the start of the tick, so a clock that moves during the
+            // tick's work (a manual clock in tests) cannot put the scheduler to sleep past it.
+            let next = shared.clock.now()
+                + chrono::Duration::from_std(shared.options.poll_interval).unwrap_or_default();
             if let Err(e) = self.fire_crons().await {
                 tracing::error!(error = %e, "cron triggers failed; retrying on the next tick");
             }
@@ -461,8 +465,6 @@ impl Engine {
                 tracing::warn!(error = %e, "audit delivery failed; the events stay in the outbox and are retried");
             }
             while tasks.try_join_next().is_some() {}
-            let next = shared.clock.now()
-                + chrono::Duration::from_std(shared.options.poll_interval).unwrap_or_default();
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = shared.wake.notified() => {}

@@ -37,8 +37,8 @@ pub use cron::CronSchedule;
 pub use engine::{Engine, Workflow, WorkflowHandle};
 pub use error::{EngineError, RunError, StepError, StoreError};
 pub use model::{
-    CreateInstance, Instance, InstanceId, InstanceStatus, ListFilter, StepRecord, StepState,
-    StoredValue, WorkflowEvent,
+    Consumed, CreateInstance, Instance, InstanceId, InstanceStatus, Lease, ListFilter, StepRecord,
+    StepState, StoredValue, WorkflowEvent,
 };
 pub use store::Store;
 pub use telemetry::{AuditSink, EventLogSink};
