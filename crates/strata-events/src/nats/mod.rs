@@ -74,6 +74,12 @@ const INLINE_ENCODE_EVENTS: usize = 32;
 /// How long connecting may take before [`NatsLog::open`] says the server is unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Reads tried before an empty answer below the head is believed (see [`NatsLog::read`]'s body).
+const EMPTY_READ_ATTEMPTS: u32 = 5;
+
+/// Pause before the n-th retried read, times n.
+const EMPTY_READ_PAUSE: Duration = Duration::from_millis(100);
+
 /// [`EventLog`] on NATS JetStream.
 #[derive(Clone)]
 pub struct NatsLog {
@@ -565,20 +571,28 @@ impl EventLog for NatsLog {
         let committed = self.inner.offsets.committed(stream, consumer).await?;
         let name = &self.handle(stream).name;
         let readers = &self.inner.readers;
-        let (deliveries, cached) = readers
-            .read(stream, name, consumer, committed, max, false)
-            .await?;
-        if deliveries.is_empty() && cached && self.head(stream).await? > committed {
-            // A cached reader whose consumer the server removed (a restart, an operator) answers
-            // a fetch with nothing rather than an error; the head says there is something to
-            // read, so read again through a new reader.
-            tracing::debug!(%stream, consumer, "empty read below the head; recreating the reader");
-            return Ok(readers
-                .read(stream, name, consumer, committed, max, true)
-                .await?
-                .0);
+        let mut fresh = false;
+        for attempt in 0..EMPTY_READ_ATTEMPTS {
+            let (deliveries, _) = readers
+                .read(stream, name, consumer, committed, max, fresh)
+                .await?;
+            if !deliveries.is_empty() || self.head(stream).await? <= committed {
+                return Ok(deliveries);
+            }
+            // Nothing delivered although the head is past the committed offset. A cached reader
+            // may have lost its consumer (a server restart, an operator), and a fresh consumer on
+            // a busy server can answer its first no-wait fetch with "no messages" before it has
+            // positioned itself. Either way an empty answer would tell the caller it is caught up
+            // when it is not: read again through a new reader, after a short pause.
+            tracing::debug!(%stream, consumer, attempt, "empty read below the head; retrying with a new reader");
+            if attempt > 0 {
+                tokio::time::sleep(EMPTY_READ_PAUSE * attempt).await;
+            }
+            fresh = true;
         }
-        Ok(deliveries)
+        // Still nothing: the events between the committed offset and the head were removed by the
+        // stream's limits (or deleted), so there is nothing left to read.
+        Ok(Vec::new())
     }
 
     async fn commit(
