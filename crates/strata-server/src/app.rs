@@ -18,7 +18,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::Problem;
-use crate::routes::{commands, friendly, meta, ops, query, resources, settings, telemetry};
+use crate::routes::{
+    commands, friendly, meta, ops, query, resources, settings, telemetry, webhooks, workflows,
+};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above).
@@ -103,6 +105,7 @@ pub fn router(state: AppState) -> Router {
             get(settings::list_classification_versions),
         )
         .merge(staff_analytics())
+        .merge(workflow_routes())
         .fallback(|| async {
             Problem::new(StatusCode::NOT_FOUND, "no such path; see /openapi.json")
         })
@@ -124,6 +127,35 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
+}
+
+/// Durable workflows ([`workflows`]): instances, events, the Shopify sync, its runs, the
+/// pipelines' view; and Shopify's webhooks ([`webhooks`]).
+fn workflow_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/workflows",
+            get(workflows::list).post(workflows::create),
+        )
+        .route("/v1/workflows/{instance}", get(workflows::get))
+        .route("/v1/workflows/{instance}/pause", post(workflows::pause))
+        .route("/v1/workflows/{instance}/resume", post(workflows::resume))
+        .route(
+            "/v1/workflows/{instance}/terminate",
+            post(workflows::terminate),
+        )
+        .route("/v1/workflows/{instance}/restart", post(workflows::restart))
+        .route(
+            "/v1/workflows/{instance}/events",
+            get(workflows::list_events).post(workflows::send_event),
+        )
+        .route(
+            "/api/performance-metrics/sync",
+            post(workflows::trigger_sync),
+        )
+        .route("/api/ingest/runs", get(workflows::ingest_runs))
+        .route("/analytics/pipelines", get(workflows::pipelines))
+        .route("/webhooks/shopify", post(webhooks::shopify))
 }
 
 /// The staff analytics (issue 5, item 7): performance metrics, commerce, tags, fulfillment.

@@ -13,6 +13,10 @@ use crate::auth::RateLimiter;
 use crate::backlog::Backlog;
 use crate::routes::ops::{HttpCounts, PipelineStatsFn};
 
+/// Called with the GID (`gid://shopify/BulkOperation/…`) of each bulk operation a verified
+/// `bulk_operations/finish` webhook reports finished ([`crate::routes::webhooks`]).
+pub type BulkFinishedFn = Arc<dyn Fn(&str) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Arc<Database>,
@@ -39,6 +43,16 @@ pub struct AppState {
     /// The staff analytics over the lake's measurements ([`crate::analytics`]); `None`: no
     /// lake here, and those endpoints answer 503.
     pub analytics: Option<Arc<crate::analytics::Analytics>>,
+    /// The process's durable workflow engine, for `/v1/workflows`, the sync trigger, the ingest
+    /// runs and the workflow parts of `/analytics/pipelines` and `/api/health`
+    /// ([`crate::routes::workflows`]); `None`: those endpoints answer 503.
+    pub workflows: Option<strata_workflow::Engine>,
+    /// Told of each bulk operation a verified `bulk_operations/finish` webhook reports (the
+    /// waiting Shopify sync); `None`: such webhooks are acknowledged and ignored.
+    pub bulk_finished: Option<BulkFinishedFn>,
+    /// The Shopify app's client secret that signs webhooks (`SHOPIFY_WEBHOOK_SECRET`); `None`:
+    /// `POST /webhooks/shopify` answers 503.
+    pub shopify_webhook_secret: Option<strata_shopify::Secret>,
 }
 
 impl AppState {
@@ -64,6 +78,9 @@ impl AppState {
             lake_catalog: None,
             query: None,
             analytics: None,
+            workflows: None,
+            bulk_finished: None,
+            shopify_webhook_secret: None,
         }
     }
 
@@ -94,6 +111,26 @@ impl AppState {
     /// Answers the staff analytics endpoints from `analytics`.
     pub fn with_analytics(mut self, analytics: Option<Arc<crate::analytics::Analytics>>) -> Self {
         self.analytics = analytics;
+        self
+    }
+
+    /// Serves the workflow endpoints from `engine` (the process's engine: the one that runs the
+    /// instances, or a client of a store another process executes).
+    pub fn with_workflows(mut self, engine: Option<strata_workflow::Engine>) -> Self {
+        self.workflows = engine;
+        self
+    }
+
+    /// Hands the GID of every bulk operation a verified `bulk_operations/finish` webhook reports
+    /// to `callback` (which should return quickly: it runs in the request).
+    pub fn with_bulk_finished(mut self, callback: Option<BulkFinishedFn>) -> Self {
+        self.bulk_finished = callback;
+        self
+    }
+
+    /// Verifies `POST /webhooks/shopify` deliveries with `secret` (the app's client secret).
+    pub fn with_shopify_webhook_secret(mut self, secret: Option<strata_shopify::Secret>) -> Self {
+        self.shopify_webhook_secret = secret;
         self
     }
 

@@ -52,6 +52,8 @@ pub struct GlobalOpts {
     /// PUBLICATION_TELEMETRY, SYNC_TELEMETRY (subjects strata.telemetry.*, file storage) and the
     /// consumers' offsets in the KV bucket STRATA_OFFSETS, all created at start. The server needs
     /// JetStream on (`nats-server -js`). Duplicates are dropped within one hour, not forever.
+    /// The durable workflows' state moves there too (KV buckets STRATA_WF_*), so every process
+    /// on that server shares and executes them, one process per instance at a time.
     #[arg(long, global = true, env = "STRATA_NATS_URL", value_name = "URL")]
     pub nats_url: Option<String>,
 
@@ -90,7 +92,8 @@ pub enum Command {
         after_help = "Examples:\n  \
         strata demo\n  \
         strata --data-dir /tmp/strata demo --products 50 --days 30\n  \
-        strata demo --no-lake"
+        strata demo --no-lake\n  \
+        strata demo --shopify-fake 1000             # then the daily Shopify sync from a stand-in shop"
     )]
     Demo(DemoArgs),
     /// The domain schema: lint, apply, docs, diff.
@@ -160,9 +163,69 @@ pub enum Command {
         after_help = WORKFLOW_AFTER_HELP
     )]
     Workflow(WorkflowCommand),
+    /// Sync from the sources: `strata sync shopify` runs the daily Shopify sync now.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Run the daily Shopify sync now and wait for it: orders updated since the watermark into
+    /// PostgreSQL, the lake and the measurements.
+    #[command(
+        long_about = "Run one instance of the durable workflow daily_shopify_sync (the one cron \
+        starts at 06:00 UTC) and wait until it settles: read the watermark (the latest Shopify \
+        updatedAt already synced, kept in the workflow store; never more than 128 days back), \
+        run a bulk query of the orders updated since, archive its JSONL result in the lake's \
+        storage (archives/ingest/<run>.jsonl), upsert the orders, their line items, tax lines, \
+        discounts, addresses, products and tags into PostgreSQL and append their commerce \
+        events, wait for the pipelines (run by this command) to land those in the lake, refresh \
+        the measurements, and advance the watermark. Malformed lines of the result are \
+        quarantined with their line number and reported; the run goes on.\n\n\
+        Every step's result is stored, so a run interrupted anywhere (Ctrl-C, a crash) continues \
+        after its last completed step: run the command again with the same --id. Running it \
+        again without changes on Shopify writes nothing new.\n\n\
+        The shop comes from SHOPIFY_SHOP (handle or my-shop.myshopify.com) and \
+        SHOPIFY_ADMIN_TOKEN (an Admin API token with read_orders and read_products), and \
+        optionally SHOPIFY_API_VERSION, SHOPIFY_BASE_URL, SHOPIFY_TIMEOUT_SECS, \
+        SHOPIFY_MAX_RETRIES. With --fake N it is a local Shopify stand-in instead, with N \
+        generated orders (the same N gives the same orders), and the schema is applied first. \
+        When a `strata serve` executes the workflows of --data-dir, the run is handed to it.",
+        after_help = "Examples:\n  \
+        strata sync shopify --fake 500                     # try it without a shop\n  \
+        SHOPIFY_SHOP=my-shop SHOPIFY_ADMIN_TOKEN=shpat_... strata sync shopify\n  \
+        strata sync shopify --since 2026-11-01T00:00:00Z   # read from there (a backfill)\n  \
+        strata sync shopify --id sync-2026-11-29           # run again with the id to continue it\n  \
+        strata workflow list --workflow daily_shopify_sync\n\n\
+        Exit codes: 0 complete, 1 failed, 2 usage or configuration mistake, 3 still running at \
+        --timeout, 130 interrupted."
+    )]
+    Shopify(SyncShopifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncShopifyArgs {
+    /// Read orders updated at or after this RFC 3339 time instead of the stored watermark (still
+    /// at most 128 days back). The watermark only ever moves forward.
+    #[arg(long, value_name = "TIME", value_parser = crate::commands::parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sync from a local Shopify stand-in with this many generated orders instead of a real shop.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub fake: Option<u32>,
+    /// The instance id (letters, digits, `_`, `-`): an id that exists continues (or shows) that
+    /// run instead of starting another.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Give up waiting after this many seconds (the run keeps its state).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub timeout: u64,
+    /// Print the finished instance as JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const WORKFLOW_AFTER_HELP: &str = "Workflows:
+  daily_shopify_sync     orders from Shopify, the measurements, the watermark (params: since); needs SHOPIFY_SHOP, SHOPIFY_ADMIN_TOKEN
   refresh_measurements   measurement.sales and measurement.performance (params: as_of | from+to, full_sales)
 
 Examples:
@@ -772,6 +835,18 @@ pub struct DemoArgs {
     /// Stop after the domain: do not stream the store's events into the lake.
     #[arg(long)]
     pub no_lake: bool,
+    /// Then run the daily Shopify sync from a local Shopify stand-in with N generated orders
+    /// (`strata sync shopify --fake N`): bulk query, archive, upsert, events, measurements,
+    /// watermark. Without a value, 500 orders.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        default_missing_value = "500",
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        conflicts_with = "no_lake"
+    )]
+    pub shopify_fake: Option<u32>,
 }
 
 const LAKE_AFTER_HELP: &str = "Examples:

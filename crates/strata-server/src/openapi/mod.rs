@@ -13,6 +13,8 @@
 //!   (`/api/performance-metrics/settings/classification`, its versions).
 //! - [`analytics`]: the staff analytics (performance metrics, commerce, tag analytics, the
 //!   fulfillment daily summary).
+//! - [`workflows`]: durable workflows (`/v1/workflows…`), the Shopify sync trigger and its runs,
+//!   `/analytics/pipelines`, and the Shopify webhook receiver (`/webhooks/shopify`).
 //! - [`viewer`]: the vendored Swagger UI bundle and `docs.html`.
 
 mod analytics;
@@ -23,6 +25,7 @@ mod responses;
 mod schemas;
 mod settings;
 mod viewer;
+mod workflows;
 
 #[cfg(test)]
 mod tests;
@@ -52,6 +55,8 @@ pub fn document(schema: &Schema) -> Value {
         })
         .collect();
     tags.push(json!({"name": paths::META_TAG, "description": "The API description, its viewer, liveness, health and metrics; no authentication."}));
+    tags.push(json!({"name": workflows::TAG, "description": "Durable workflows: instances, their steps and events, the Shopify sync and its runs, the pipelines at a glance. Scopes `governance:read` / `governance:write`."}));
+    tags.push(json!({"name": workflows::WEBHOOK_TAG, "description": "Webhooks Shopify sends, verified by their HMAC signature instead of an API key."}));
     let mut paths = paths::paths(schema);
     let mut component_schemas = schemas::components(schema);
     let mut parameters = params::components();
@@ -64,6 +69,8 @@ pub fn document(schema: &Schema) -> Value {
         settings::components(s);
         analytics::paths(schema, p);
         analytics::components(s);
+        workflows::paths(schema, p);
+        workflows::components(s);
         params.insert(
             commands::ORDER_UID_PARAM.into(),
             commands::order_uid_param(),
@@ -141,6 +148,13 @@ fn tag_groups(schema: &Schema) -> Value {
             None => groups.push((label, vec![tag])),
         }
     }
+    groups.push((
+        "Workflows".into(),
+        vec![
+            Value::String(workflows::TAG.into()),
+            Value::String(workflows::WEBHOOK_TAG.into()),
+        ],
+    ));
     groups.push(("Meta".into(), vec![Value::String(paths::META_TAG.into())]));
     Value::Array(
         groups

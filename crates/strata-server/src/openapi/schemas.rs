@@ -691,12 +691,14 @@ fn shared() -> Vec<(&'static str, Value)> {
             "ApiHealth",
             json!({
                 "type": "object",
-                "required": ["status", "database", "event_log", "pipelines", "problems", "streams"],
+                "required": ["status", "database", "event_log", "pipelines", "workflows", "problems", "streams"],
                 "properties": {
-                    "status": {"type": "string", "enum": ["ok", "degraded", "failing"], "description": "`ok`; `degraded` (200): a pipeline is retrying or reported an error; `failing` (503): the database or the event log does not answer, or a pipeline failed."},
-                    "database": {"type": "boolean", "description": "Whether a database round trip succeeded."},
+                    "status": {"type": "string", "enum": ["ok", "degraded", "failing"], "description": "`ok`; `degraded` (200): a pipeline is retrying or reported an error, or the workflow store cannot be read; `failing` (503): the database or the event log does not answer, or a pipeline failed."},
+                    "database": {"type": "boolean", "description": "Whether a database round trip (`SELECT 1`) succeeded."},
                     "event_log": {"type": "boolean", "description": "Whether every stream's log could be read."},
                     "pipelines": {"type": "boolean", "description": "Whether this server runs the telemetry pipelines."},
+                    "workflows": {"type": "boolean", "description": "Whether this server has a workflow engine."},
+                    "last_sync": {"allOf": [schema_ref("WorkflowRunSummary")], "description": "The latest `daily_shopify_sync` instance; absent when there is none."},
                     "problems": {"type": "array", "items": {"type": "string"}, "description": "What made the status other than `ok`."},
                     "streams": {"type": "array", "items": {
                         "type": "object",

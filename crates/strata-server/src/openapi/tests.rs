@@ -140,6 +140,43 @@ fn friendly_and_public_paths_are_described() {
         ("/healthz", "get", "get_healthz"),
         ("/metrics", "get", "get_metrics"),
         ("/api/health", "get", "get_api_health"),
+        ("/v1/workflows", "get", "workflows_list"),
+        ("/v1/workflows", "post", "workflows_create"),
+        ("/v1/workflows/{instance}", "get", "workflows_get"),
+        ("/v1/workflows/{instance}/pause", "post", "workflows_pause"),
+        (
+            "/v1/workflows/{instance}/resume",
+            "post",
+            "workflows_resume",
+        ),
+        (
+            "/v1/workflows/{instance}/terminate",
+            "post",
+            "workflows_terminate",
+        ),
+        (
+            "/v1/workflows/{instance}/restart",
+            "post",
+            "workflows_restart",
+        ),
+        (
+            "/v1/workflows/{instance}/events",
+            "get",
+            "workflows_events_list",
+        ),
+        (
+            "/v1/workflows/{instance}/events",
+            "post",
+            "workflows_events_send",
+        ),
+        (
+            "/api/performance-metrics/sync",
+            "post",
+            "performance_metrics_sync",
+        ),
+        ("/api/ingest/runs", "get", "ingest_runs_list"),
+        ("/analytics/pipelines", "get", "analytics_pipelines"),
+        ("/webhooks/shopify", "post", "shopify_webhook"),
     ];
     for (path, method, id) in expected {
         assert_eq!(
@@ -173,6 +210,8 @@ fn friendly_and_public_paths_are_described() {
             "/healthz",
             "/metrics",
             "/api/health",
+            // Shopify signs its webhooks instead of sending an API key.
+            "/webhooks/shopify",
         ]
         .contains(&path.as_str());
         assert_eq!(
@@ -353,6 +392,24 @@ fn responses_follow_the_contract() {
             "post" if path.starts_with("/api/tag-analytics/") => {
                 assert!(has("200") && has("413") && has("415"), "{path}");
                 assert!(body && !if_match, "{path}");
+            }
+            // Workflows: control answers the instance (200), events and the sync trigger are
+            // accepted (202), creation is 201 or 200 (an existing idempotency id); invalid
+            // members are a 400, an unknown workflow or instance a 404.
+            "post"
+                if path.starts_with("/v1/workflows") || path == "/api/performance-metrics/sync" =>
+            {
+                assert!(has("413") && has("415") && !has("422"), "{path}");
+                assert!(has("200") || has("201") || has("202"), "{path}");
+                assert!(body && !if_match, "{path}");
+                if path.contains("{instance}") {
+                    assert!(has("404") && has("409"), "{path}");
+                }
+                assert!(
+                    op["requestBody"]["content"]
+                        .get("application/json")
+                        .is_some()
+                );
             }
             "post" => {
                 assert!(

@@ -11,3 +11,5 @@ pub mod resources;
 pub mod settings;
 pub mod tag_analytics;
 pub mod telemetry;
+pub mod webhooks;
+pub mod workflows;

@@ -176,6 +176,12 @@ pub struct Health {
     pub event_log: bool,
     /// Whether this process runs the pipelines (`strata serve --no-pipelines`: false).
     pub pipelines: bool,
+    /// Whether this server has a workflow engine (`/v1/workflows`).
+    pub workflows: bool,
+    /// The latest `daily_shopify_sync` instance (`id`, `status`, `created_at`, `finished_at`,
+    /// `error`); absent when there is none (or no engine, or its store cannot be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<serde_json::Value>,
     /// What made the status other than `ok`, one sentence each.
     pub problems: Vec<String>,
     /// One entry per stream.
@@ -275,6 +281,15 @@ pub async fn health(State(s): State<AppState>) -> Response {
             last_error: p.and_then(|p| p.last_error.clone()),
         });
     }
+    // The workflow store: a read failure degrades (the API and the lake still work).
+    let last_sync = match crate::routes::workflows::last_sync(&s).await {
+        Ok(v) => v,
+        Err(e) => {
+            degraded = true;
+            problems.push(format!("workflows: the workflow store cannot be read: {e}"));
+            None
+        }
+    };
     let (status, code) = if failing {
         ("failing", StatusCode::SERVICE_UNAVAILABLE)
     } else if degraded {
@@ -287,6 +302,8 @@ pub async fn health(State(s): State<AppState>) -> Response {
         database,
         event_log: logs.iter().all(Result::is_ok),
         pipelines: s.pipelines.is_some(),
+        workflows: s.workflows.is_some(),
+        last_sync,
         problems,
         streams,
     };

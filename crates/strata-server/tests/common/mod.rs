@@ -133,6 +133,15 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with(options: Options) -> Server {
+    start_customized(options, |state| state).await
+}
+
+/// [`start_with`], with `customize` applied to the state last (a workflow engine, a webhook
+/// secret, …).
+pub async fn start_customized(
+    options: Options,
+    customize: impl FnOnce(strata_server::AppState) -> strata_server::AppState,
+) -> Server {
     let tdb = TestDb::create().await;
     let dir = tempfile::tempdir().expect("create a temporary data directory");
     let url = match options.postgres_via {
@@ -236,6 +245,7 @@ pub async fn start_with(options: Options) -> Server {
         .expect("DuckDB over the lake");
         state = state.with_query_engine(Some(Arc::new(engine)));
     }
+    let state = customize(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -1,6 +1,7 @@
 //! `strata demo`: the main job on embedded defaults: apply the schema, seed a store, print what the
 //! store holds, then stream the store's events through the pipelines into the Iceberg lake and
 //! print what each lake table holds; then compute the measurements and print the classification.
+//! With `--shopify-fake N`, then the daily Shopify sync from a local stand-in shop.
 
 use std::process::ExitCode;
 
@@ -12,14 +13,27 @@ use super::{connect, schema, seed};
 
 mod lake;
 mod measure;
-use crate::cli::{DemoArgs, GlobalOpts};
+use crate::cli::{DemoArgs, GlobalOpts, SyncCommand, SyncShopifyArgs};
 
 pub async fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
     let db = connect(global).await?;
     let result = demo(global, &db, &args).await;
     db.shutdown().await?;
     result?;
-    Ok(ExitCode::SUCCESS)
+    match args.shopify_fake {
+        Some(orders) => {
+            println!("\nThe daily Shopify sync, from a local stand-in shop with {orders} orders:");
+            let sync = SyncShopifyArgs {
+                since: None,
+                fake: Some(orders),
+                id: None,
+                timeout: 3600,
+                json: false,
+            };
+            super::sync::run(global, SyncCommand::Shopify(sync)).await
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 async fn demo(global: &GlobalOpts, db: &Database, args: &DemoArgs) -> Result<()> {

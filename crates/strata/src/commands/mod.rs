@@ -11,12 +11,15 @@ mod refresh;
 mod schema;
 mod seed;
 mod serve;
+mod sync;
 mod workflow;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use strata_domain::{Database, DbConfig};
+
+pub use sync::parse_since;
 
 use crate::cli::{Cli, Command, GlobalOpts};
 
@@ -34,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Query(args) => query::run(&cli.global, args).await,
         Command::Refresh(cmd) => refresh::run(&cli.global, cmd).await,
         Command::Workflow(cmd) => workflow::run(&cli.global, cmd).await,
+        Command::Sync(cmd) => sync::run(&cli.global, cmd).await,
     }
 }
 

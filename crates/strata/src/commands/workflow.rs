@@ -3,16 +3,21 @@
 //! The store is `<data-dir>/workflows` (SQLite). One process executes from it at a time (the
 //! store's lock): `strata serve` does; beside it, these commands only create and control
 //! instances, and `run` waits for the server to execute its instance.
+//!
+//! With `--nats-url` the store is NATS JetStream key-value buckets (`STRATA_WF_*`) instead, shared
+//! by every Strata process using that server: each executes, and leases keep an instance on one
+//! process at a time (taken over when that process dies).
 
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Result;
 use serde_json::{Value, json};
-use strata_sync::SyncEnv;
+use strata_shopify::ShopifyConfig;
+use strata_sync::{BulkSignals, DAILY_SHOPIFY_SYNC, SyncEnv};
 use strata_workflow::{
     CreateInstance, Engine, EngineError, EngineOptions, EventLogSink, Instance, InstanceId,
-    InstanceStatus, ListFilter, StepState, StoreError,
-    store::{Role, SqliteStore},
+    InstanceStatus, ListFilter, StepState, Store, StoreError,
+    store::{NatsStore, NatsStoreOptions, Role, SqliteStore},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -81,60 +86,119 @@ pub fn store_dir(global: &GlobalOpts) -> std::path::PathBuf {
     global.data_dir.join("workflows")
 }
 
-/// The data directory's workflow store, opened to execute; `None` when another process (a
-/// `strata serve`) already executes from it.
-pub async fn open_executor_store(global: &GlobalOpts) -> Result<Option<SqliteStore>> {
+/// Where the workflow store is, for messages.
+pub fn store_location(global: &GlobalOpts) -> String {
+    match &global.nats_url {
+        Some(url) => format!("NATS {url} (buckets STRATA_WF_*)"),
+        None => store_dir(global).display().to_string(),
+    }
+}
+
+/// The shared store on NATS (`--nats-url`).
+async fn open_nats_store(url: &str) -> Result<Arc<dyn Store>> {
+    let store = NatsStore::open(NatsStoreOptions::new(url)).await?;
+    Ok(Arc::new(store))
+}
+
+/// The workflow store, opened to execute; `None` when another process (a `strata serve`)
+/// already executes from the data directory's embedded store. A NATS store is shared: every
+/// process may execute from it.
+pub async fn open_executor_store(global: &GlobalOpts) -> Result<Option<Arc<dyn Store>>> {
+    if let Some(url) = &global.nats_url {
+        return Ok(Some(open_nats_store(url).await?));
+    }
     let dir = store_dir(global);
     match tokio::task::spawn_blocking(move || SqliteStore::open(&dir, Role::Executor)).await? {
-        Ok(store) => Ok(Some(store)),
+        Ok(store) => Ok(Some(Arc::new(store))),
         Err(StoreError::Locked { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
-/// The engine executing from `store`, with the built-in workflows registered.
-pub fn executor(
-    global: &GlobalOpts,
-    store: SqliteStore,
-    db: Arc<strata_domain::Database>,
-    lake: strata_lake::Lake,
-    log: Arc<dyn strata_events::EventLog>,
-) -> Result<Engine> {
-    let zone = std::env::var("STRATA_REPORTING_TIME_ZONE")
+/// The Shopify shop from the environment for the daily sync; `None` (logged) when none is
+/// configured or its configuration is invalid, so the rest still runs.
+pub fn shopify_or_none() -> Option<ShopifyConfig> {
+    match shopify_from_env() {
+        Ok(Some(config)) => Some(config),
+        Ok(None) => {
+            tracing::info!(
+                "no Shopify shop configured (SHOPIFY_SHOP, SHOPIFY_ADMIN_TOKEN): {DAILY_SHOPIFY_SYNC} is off"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the Shopify configuration is incomplete or invalid: {DAILY_SHOPIFY_SYNC} is off");
+            None
+        }
+    }
+}
+
+/// The store's reporting time zone (`STRATA_REPORTING_TIME_ZONE`, default UTC): the days of the
+/// measurements.
+pub fn reporting_zone() -> Result<strata_measure::ReportingZone> {
+    std::env::var("STRATA_REPORTING_TIME_ZONE")
         .ok()
         .map(|z| z.parse())
         .transpose()
-        .map_err(|e| anyhow::anyhow!("STRATA_REPORTING_TIME_ZONE: {e}"))?
-        .unwrap_or_default();
+        .map_err(|e| anyhow::anyhow!("STRATA_REPORTING_TIME_ZONE: {e}"))
+        .map(Option::unwrap_or_default)
+}
+
+/// The engine executing from `store`, with the built-in workflows registered: the daily sync
+/// when `shopify` is given (see [`shopify_or_none`]), waking on `bulk_signals` (which the
+/// `bulk_operations/finish` webhook notifies).
+pub fn executor(
+    global: &GlobalOpts,
+    store: Arc<dyn Store>,
+    db: Arc<strata_domain::Database>,
+    lake: strata_lake::Lake,
+    log: Arc<dyn strata_events::EventLog>,
+    shopify: Option<ShopifyConfig>,
+    bulk_signals: BulkSignals,
+) -> Result<Engine> {
+    let zone = reporting_zone()?;
     let env = Arc::new(SyncEnv {
         db,
         lake,
         data_dir: global.data_dir.clone(),
         zone,
         events: log.clone(),
+        shopify,
+        bulk_signals,
     });
     Ok(strata_sync::register_all(
-        Engine::new(
-            Arc::new(store),
-            Arc::new(EventLogSink(log)),
-            EngineOptions::default(),
-        ),
+        Engine::new(store, Arc::new(EventLogSink(log)), EngineOptions::default()),
         env,
     ))
 }
 
+/// The shop from the environment: `None` when neither `SHOPIFY_SHOP` nor `SHOPIFY_ADMIN_TOKEN`
+/// is set (Shopify is simply not used here), an error naming what is missing or wrong otherwise.
+pub fn shopify_from_env() -> Result<Option<ShopifyConfig>, strata_shopify::ConfigError> {
+    let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
+    if !set("SHOPIFY_SHOP") && !set("SHOPIFY_ADMIN_TOKEN") {
+        return Ok(None);
+    }
+    ShopifyConfig::from_env().map(Some)
+}
+
 /// An engine that creates and controls instances without executing them.
-async fn client(global: &GlobalOpts) -> Result<Engine> {
-    let dir = store_dir(global);
-    let store =
-        tokio::task::spawn_blocking(move || SqliteStore::open(&dir, Role::Client)).await??;
+pub async fn client(global: &GlobalOpts) -> Result<Engine> {
+    let store: Arc<dyn Store> = match &global.nats_url {
+        Some(url) => open_nats_store(url).await?,
+        None => {
+            let dir = store_dir(global);
+            Arc::new(
+                tokio::task::spawn_blocking(move || SqliteStore::open(&dir, Role::Client))
+                    .await??,
+            )
+        }
+    };
     let log = open_log(global).await?;
-    Ok(Engine::new(
-        Arc::new(store),
-        Arc::new(EventLogSink(log)),
-        EngineOptions::default(),
+    Ok(
+        Engine::new(store, Arc::new(EventLogSink(log)), EngineOptions::default())
+            .declare(strata_sync::WORKFLOW_NAMES.iter().copied()),
     )
-    .declare(strata_sync::WORKFLOW_NAMES.iter().copied()))
 }
 
 fn instance_id(text: &str) -> Result<InstanceId> {
@@ -188,10 +252,44 @@ async fn run_instance(global: &GlobalOpts, args: WorkflowRunArgs) -> Result<Exit
         };
         return print_settled(&settled, args.json);
     };
+    let daily_sync = args.workflow == DAILY_SHOPIFY_SYNC;
+    let shopify = match shopify_from_env() {
+        Ok(Some(config)) => Some(config),
+        Ok(None) if daily_sync => {
+            eprintln!(
+                "error: {DAILY_SHOPIFY_SYNC} needs a shop: set SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN \
+                 (or try it on a local stand-in: `strata sync shopify --fake 100`)"
+            );
+            return Ok(ExitCode::from(USAGE));
+        }
+        Ok(None) => None,
+        Err(e) if daily_sync => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(USAGE));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the Shopify configuration is incomplete or invalid: {DAILY_SHOPIFY_SYNC} is not available");
+            None
+        }
+    };
     let db = Arc::new(super::connect(global).await?);
     let lake = open_lake(global).await?;
     let log = open_log(global).await?;
-    let engine = executor(global, store, db.clone(), lake, log)?;
+    // The daily sync's refresh waits for its events to land in the lake: run the pipelines here.
+    let pipelines = if daily_sync && !args.no_wait {
+        Some(super::sync::start_pipelines(global, log.clone(), lake.clone()).await?)
+    } else {
+        None
+    };
+    let engine = executor(
+        global,
+        store,
+        db.clone(),
+        lake,
+        log,
+        shopify,
+        BulkSignals::new(),
+    )?;
     let (instance, created) = engine.create(request).await?;
     eprintln!(
         "{} instance {} of {}",
@@ -203,38 +301,56 @@ async fn run_instance(global: &GlobalOpts, args: WorkflowRunArgs) -> Result<Exit
         eprintln!("queued: the next `strata serve` or `strata workflow run` executes it");
         print_settled(&instance, args.json)
     } else {
-        let stop = CancellationToken::new();
-        let runner = {
-            let engine = engine.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move { engine.run(stop).await })
-        };
-        let settled = tokio::select! {
-            s = engine.wait_settled(&instance.id, Duration::from_secs(args.timeout)) => Some(s?),
-            _ = tokio::signal::ctrl_c() => None,
-        };
-        stop.cancel();
-        runner.await??;
-        match settled {
-            Some(settled) => print_settled(&settled, args.json),
-            None => {
+        match execute_until_settled(&engine, &instance.id, Duration::from_secs(args.timeout)).await
+        {
+            Ok(Some(settled)) => print_settled(&settled, args.json),
+            Ok(None) => {
                 eprintln!(
                     "interrupted: instance {} keeps its completed steps; `strata workflow run {} --id {}` continues it",
                     instance.id, instance.workflow, instance.id
                 );
                 Ok(ExitCode::from(130))
             }
+            Err(e) => Err(e),
         }
     };
     drop(engine);
+    if let Some(pipelines) = pipelines
+        && !pipelines.stop().await
+    {
+        tracing::warn!("a pipeline failed while stopping; what it held is landed on the next run");
+    }
     if let Ok(db) = Arc::try_unwrap(db) {
         db.shutdown().await?;
     }
     code
 }
 
+/// Runs `engine`'s scheduler until instance `id` settles, `timeout` passes (the instance as
+/// last seen), or Ctrl-C (`None`: the instance keeps its completed steps); then stops it, which
+/// releases a still running instance to the next executor.
+pub async fn execute_until_settled(
+    engine: &Engine,
+    id: &InstanceId,
+    timeout: Duration,
+) -> Result<Option<Instance>> {
+    let stop = CancellationToken::new();
+    let runner = {
+        let engine = engine.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move { engine.run(stop).await })
+    };
+    let settled = tokio::select! {
+        s = engine.wait_settled(id, timeout) => Some(s),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    stop.cancel();
+    runner.await??;
+    Ok(settled.transpose()?)
+}
+
 /// Prints a settled (or still running) instance; the exit code says how it ended.
-fn print_settled(instance: &Instance, as_json: bool) -> Result<ExitCode> {
+pub fn print_settled(instance: &Instance, as_json: bool) -> Result<ExitCode> {
     if as_json {
         println!("{}", serde_json::to_string_pretty(instance)?);
     } else {
