@@ -219,9 +219,24 @@ pub struct SyncShopifyArgs {
     /// Give up waiting after this many seconds (the run keeps its state).
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     pub timeout: u64,
+    /// How often to ask Shopify whether the bulk query finished (default 5 s; 0.1 s with
+    /// --fake). A `bulk_operations/finish` webhook to a running `strata serve` cuts it short.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_poll_interval)]
+    pub poll_interval: Option<std::time::Duration>,
     /// Print the finished instance as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--poll-interval`: seconds, fractions allowed, from 0.05 to 600.
+fn parse_poll_interval(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds, like 5 or 0.5"))?;
+    if !(0.05..=600.0).contains(&secs) {
+        return Err(format!("{secs} s is outside 0.05 to 600 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 const WORKFLOW_AFTER_HELP: &str = "Workflows:

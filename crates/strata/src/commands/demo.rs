@@ -28,6 +28,7 @@ pub async fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
                 fake: Some(orders),
                 id: None,
                 timeout: 3600,
+                poll_interval: None,
                 json: false,
             };
             super::sync::run(global, SyncCommand::Shopify(sync)).await

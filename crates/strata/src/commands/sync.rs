@@ -181,10 +181,10 @@ async fn run_here(
     });
     let options = DailySyncOptions {
         // The stand-in finishes a bulk query in a blink; a real one takes seconds to minutes.
-        poll_interval: if args.fake.is_some() {
-            Duration::from_millis(100)
-        } else {
-            DailySyncOptions::default().poll_interval
+        poll_interval: match (args.poll_interval, args.fake) {
+            (Some(every), _) => every,
+            (None, Some(_)) => Duration::from_millis(100),
+            (None, None) => DailySyncOptions::default().poll_interval,
         },
         ..DailySyncOptions::default()
     };
