@@ -99,6 +99,18 @@ pub struct BulkOperation {
     /// `QUERY` or `MUTATION`.
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
+    /// The GraphQL document it runs: how a caller recognises an operation it started itself.
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+impl BulkOperation {
+    /// Whether it runs `query` (compared without regard to whitespace, which GraphQL ignores).
+    pub fn runs(&self, query: &str) -> bool {
+        self.query
+            .as_deref()
+            .is_some_and(|q| q.split_whitespace().eq(query.split_whitespace()))
+    }
 }
 
 /// `UnsignedInt64` arrives as a string (`"2048"`); accept a number too.
@@ -117,7 +129,7 @@ fn opt_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D:
 }
 
 /// The fields fetched for every operation.
-const FIELDS: &str = "id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url partialDataUrl type";
+const FIELDS: &str = "id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url partialDataUrl type query";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -786,6 +786,56 @@ async fn a_malformed_line_is_quarantined_with_its_line_number_and_the_run_goes_o
     shop.shutdown().await;
 }
 
+/// An attempt that started the bulk query and died before storing the step leaves the query
+/// running on Shopify; the next attempt takes it over instead of being refused until it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_query_left_running_by_a_crashed_attempt_is_taken_over() {
+    let now = Utc::now().with_nanosecond(0).unwrap();
+    let shop = StandIn::start(StandInOptions {
+        orders: 15,
+        products: 5,
+        created_from: now - chrono::Duration::days(20),
+        created_to: now - chrono::Duration::hours(1),
+        // Still running when the sync starts, long after the fast retries would have given up.
+        bulk_duration: Duration::from_secs(4),
+        ..StandInOptions::default()
+    })
+    .await
+    .expect("stand-in");
+    let since = now - chrono::Duration::days(10);
+    let client = strata_shopify::AdminClient::new(shop.config()).expect("client");
+    let left = client
+        .run_bulk_query(&strata_shopify::orders::orders_bulk_query(Some(since)))
+        .await
+        .expect("the crashed attempt's query");
+    // Another query of the app (say, the products) is not taken for ours.
+    let other = client
+        .current_bulk_operation()
+        .await
+        .expect("current")
+        .expect("running");
+    assert!(!other.runs("query { products { edges { node { id } } } }"));
+
+    let world = World::new().await;
+    let (run, steps) = world
+        .run(&shop, "taken-over", json!({ "since": since }), fast())
+        .await;
+    let out = complete(&run);
+    assert_eq!(out["bulk_operation"], json!(left.id.to_string()));
+    assert_eq!(attempts(&steps, "start-bulk-query"), 1);
+    let expected = shop.summary(Some(since)).orders;
+    assert!(
+        expected > 0,
+        "the stand-in has orders updated since {since}"
+    );
+    assert_eq!(
+        world.int("SELECT count(*) FROM order_header").await,
+        i64::try_from(expected).expect("a count")
+    );
+    world.shutdown().await;
+    shop.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_finish_webhook_signal_cuts_the_bulk_wait_short() {
     let shop = stand_in(10).await;

@@ -11,23 +11,48 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strata_shopify::{AdminClient, Gid, ShopifyError, orders::orders_bulk_query};
+use strata_shopify::{
+    AdminClient, BulkOperationStatus, Gid, ShopifyError, orders::orders_bulk_query,
+};
 
 use super::{error::DailySyncError, signals::BulkSignals};
 
 /// Step `start-bulk-query`: starts the orders query and returns the operation's GID.
+///
+/// Shopify runs one bulk query per app at a time. When one is running already and it is this
+/// very query (same `since`), it is taken as this step's: an attempt that started it and crashed
+/// before its result was stored leaves exactly that behind, and waiting it out would only delay
+/// the run. Any other running query is retried later ([`DailySyncError::BulkInProgress`]).
 pub(crate) async fn start(
     client: &AdminClient,
     since: DateTime<Utc>,
 ) -> Result<String, DailySyncError> {
-    match client.run_bulk_query(&orders_bulk_query(Some(since))).await {
+    let query = orders_bulk_query(Some(since));
+    match client.run_bulk_query(&query).await {
         Ok(op) => {
             tracing::info!(operation = %op.id, %since, "orders bulk query started");
             Ok(op.id.to_string())
         }
-        Err(e) if e.is_operation_in_progress() => Err(DailySyncError::BulkInProgress(
-            e.to_string().chars().take(300).collect(),
-        )),
+        Err(e) if e.is_operation_in_progress() => match client.current_bulk_operation().await {
+            Ok(Some(op))
+                if matches!(
+                    op.status,
+                    BulkOperationStatus::Created | BulkOperationStatus::Running
+                ) && op.runs(&query) =>
+            {
+                tracing::info!(operation = %op.id, %since, "the orders bulk query of an interrupted attempt is running: taking it over");
+                Ok(op.id.to_string())
+            }
+            Ok(_) => Err(DailySyncError::BulkInProgress(
+                e.to_string().chars().take(300).collect(),
+            )),
+            Err(current) => {
+                tracing::debug!(error = %current, "could not read the running bulk operation");
+                Err(DailySyncError::BulkInProgress(
+                    e.to_string().chars().take(300).collect(),
+                ))
+            }
+        },
         Err(e) => Err(e.into()),
     }
 }
