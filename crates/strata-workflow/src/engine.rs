@@ -670,7 +670,7 @@ impl Engine {
                 Err(RunError::Interrupted) => {
                     instance.status = InstanceStatus::Queued;
                 }
-                Err(RunError::Store(e)) => {
+                Err(RunError::Store(e)) if !e.is_permanent() => {
                     // The store hiccuped mid-run: try again shortly from the last persisted step.
                     tracing::warn!(instance = %instance.id, error = %e, "the workflow store failed during the run; retrying in 1 s");
                     instance.status = InstanceStatus::Waiting;

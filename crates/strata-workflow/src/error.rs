@@ -196,6 +196,9 @@ pub enum StoreError {
     /// NATS failed.
     #[error("workflow store (NATS): {0}")]
     Nats(String),
+    /// A record larger than the store accepts: writing it again cannot succeed.
+    #[error("workflow store: {0}")]
+    TooLarge(String),
     /// A stored record could not be read back.
     #[error("corrupt workflow store record {key}: {reason}")]
     Corrupt {
@@ -207,4 +210,12 @@ pub enum StoreError {
     /// The store's writer is gone (the process is shutting down).
     #[error("the workflow store is closed")]
     Closed,
+}
+
+impl StoreError {
+    /// Whether retrying the same operation cannot help (a record too large, a corrupt one), so
+    /// a run that meets it fails instead of retrying forever.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::TooLarge(_) | Self::Corrupt { .. })
+    }
 }

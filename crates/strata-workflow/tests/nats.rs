@@ -1265,6 +1265,40 @@ async fn a_pause_from_another_process_stops_the_run_and_resume_finishes_it() {
     assert_eq!(hold_runs.load(Ordering::SeqCst), 2);
 }
 
+/// A step result the engine accepts (under 1 MiB) but the server's `max_payload` does not: the
+/// run fails at once with the setting to raise, rather than retrying a write that cannot succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_over_the_server_s_max_payload_fails_the_run_with_the_setting_to_raise() {
+    let buckets = Buckets::new();
+    let h = Harness::new(Utc::now());
+    let script = Script::new(
+        "big",
+        |ctx: &Context, ()| {
+            Box::pin(async move {
+                ctx.step("big", StepConfig::default(), |_| async {
+                    Ok::<_, StepError>("x".repeat(1_048_500))
+                })
+                .await
+                .map(|s| Value::from(s.len()))
+            })
+        },
+        (),
+    );
+    let engine = process(&h, buckets.open().await, "A", Duration::from_secs(3)).register(script);
+    let running = h.start(&engine);
+    let id = h.create(&engine, "big").await;
+    let mut done = engine.get(&id).await.unwrap();
+    poll_until("the run ends", Duration::from_secs(10), async || {
+        done = engine.get(&id).await.unwrap();
+        done.status.is_finished()
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(done.status, InstanceStatus::Errored);
+    let error = done.error.unwrap_or_default();
+    assert!(error.contains("max_payload"), "{error}");
+}
+
 #[tokio::test]
 async fn an_unreachable_server_is_a_clear_error() {
     let options = NatsStoreOptions {

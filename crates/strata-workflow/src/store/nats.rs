@@ -63,7 +63,7 @@
 //! **Sizes.** A record is one message, so it must fit the server's `max_payload` (1 MB by default),
 //! while a step result may be up to [`MAX_STEP_RESULT_BYTES`](crate::MAX_STEP_RESULT_BYTES) (1 MiB)
 //! of JSON: raise `max_payload` (e.g. to 8 MB) for workflows with large results. A record over it
-//! fails with a [`StoreError::Nats`] that says so.
+//! fails with a [`StoreError::TooLarge`] that says so, and the run that wrote it fails.
 
 use std::{
     collections::HashMap,
@@ -1189,8 +1189,8 @@ impl Bucket {
     fn check_size(&self, key: &str, len: usize) -> Result<(), StoreError> {
         let max = self.js.client().server_info().max_payload;
         if max > 0 && len + key.len() + HEADER_ROOM > max {
-            return Err(StoreError::Nats(format!(
-                "cannot write key {key} of bucket {}: the record is {len} bytes and the NATS \
+            return Err(StoreError::TooLarge(format!(
+                "cannot write key {key} of bucket {} on NATS: the record is {len} bytes and the NATS \
                  server accepts messages of at most {max} bytes (its max_payload); raise \
                  max_payload in the nats-server configuration (e.g. `max_payload: 8MB`): a step \
                  result alone may be up to 1 MiB",
