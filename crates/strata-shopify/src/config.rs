@@ -264,8 +264,9 @@ impl ShopifyConfig {
     }
 }
 
-/// `my-shop`, `my-shop.myshopify.com` or `https://my-shop.myshopify.com/` → the domain.
-pub(crate) fn shop_domain(shop: &str) -> Result<String, ConfigError> {
+/// `my-shop`, `my-shop.myshopify.com` or `https://my-shop.myshopify.com/` → the domain, which
+/// identifies the shop wherever it is stored.
+pub fn shop_domain(shop: &str) -> Result<String, ConfigError> {
     let invalid = || ConfigError::InvalidShop {
         value: shop.to_owned(),
     };

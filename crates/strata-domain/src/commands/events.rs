@@ -544,7 +544,7 @@ fn assemble(
 
 /// Appends `events` to COMMERCE_TELEMETRY, retrying a failing log with backoff. Errors that a
 /// retry cannot fix (an event of another stream, an encoding failure) are returned at once.
-pub(crate) async fn append_with_retry(
+pub async fn append_with_retry(
     log: &dyn EventLog,
     events: Vec<Event>,
 ) -> Result<strata_events::AppendReceipt, (LogError, u32)> {

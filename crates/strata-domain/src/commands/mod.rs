@@ -49,7 +49,7 @@ use tokio_postgres::Statement;
 pub use crate::audit::AuditContext;
 use crate::audit::{AuditAction, CheckedRecord, INSERT_SQL as AUDIT_INSERT_SQL};
 pub use error::CommandError;
-pub use events::{APPEND_ATTEMPTS, EVENT_SOURCE, event_id};
+pub use events::{APPEND_ATTEMPTS, EVENT_SOURCE, append_with_retry, event_id};
 pub use lifecycle::{
     capture_payment, commit_capture_payment, commit_complete_order, commit_request_return,
     commit_ship_fulfillment, complete_order, request_return, ship_fulfillment,

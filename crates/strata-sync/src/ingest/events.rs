@@ -23,16 +23,14 @@
 //! order (or refund) GID and name no row: the ingest writes no payment, fulfillment or return
 //! rows. The stock location is the shop's (see [`super::OrderIngest::new`]).
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use strata_domain::commands::event_id;
 use strata_events::{
     Amount, CommerceBody, CommerceEvent, CommerceEventType, CommerceKind, CommerceLine,
     CurrencyCode, CustomerUid, Envelope, Event, EventLog, EventSource, FulfillmentUid,
-    LineQuantity, LogError, OrderLineItemUid, OrderSnapshot, OrderUid, PaymentUid, ProductUid,
-    ReturnUid, SCHEMA_VERSION, SalesChannelUid, StockLocationUid, StoreUid, StreamName,
+    LineQuantity, OrderLineItemUid, OrderSnapshot, OrderUid, PaymentUid, ProductUid, ReturnUid,
+    SCHEMA_VERSION, SalesChannelUid, StockLocationUid, StoreUid,
 };
 
 use super::error::IngestError;
@@ -42,10 +40,6 @@ use super::map::MappedOrder;
 /// The `source` of the events the ingest emits.
 pub const EVENT_SOURCE: &str = "strata-sync";
 
-/// Append attempts before the ingest reports [`IngestError::EventLog`].
-const APPEND_ATTEMPTS: u32 = 4;
-/// Wait before the second attempt; each further wait is four times longer.
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Events per append call (the embedded log commits up to 20,000 per transaction).
 const APPEND_CHUNK: usize = 10_000;
 
@@ -241,40 +235,11 @@ pub(crate) async fn append(
     while !rest.is_empty() {
         let tail = rest.split_off(rest.len().min(APPEND_CHUNK));
         let chunk = std::mem::replace(&mut rest, tail);
-        let receipt = append_with_retry(log, chunk).await?;
+        let receipt = strata_domain::commands::append_with_retry(log, chunk)
+            .await
+            .map_err(|(source, attempts)| IngestError::EventLog { attempts, source })?;
         total.appended += receipt.appended() as u64;
         total.duplicates += receipt.duplicates() as u64;
     }
     Ok(total)
-}
-
-async fn append_with_retry(
-    log: &dyn EventLog,
-    events: Vec<Event>,
-) -> Result<strata_events::AppendReceipt, IngestError> {
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        match log.append(StreamName::Commerce, events.clone()).await {
-            Ok(receipt) => return Ok(receipt),
-            Err(e) => {
-                let permanent = matches!(
-                    e,
-                    LogError::StreamMismatch { .. }
-                        | LogError::Encode { .. }
-                        | LogError::UnsupportedFormat { .. }
-                );
-                if permanent || attempt >= APPEND_ATTEMPTS {
-                    return Err(IngestError::EventLog {
-                        attempts: attempt,
-                        source: e,
-                    });
-                }
-                tracing::warn!(error = %e, attempt, "appending the ingest's commerce events failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 4;
-                attempt += 1;
-            }
-        }
-    }
 }

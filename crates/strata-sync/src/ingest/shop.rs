@@ -22,28 +22,12 @@ pub(crate) struct ShopRows {
     pub location_uid: String,
 }
 
-/// `my-shop`, `my-shop.myshopify.com`, `https://My-Shop.myshopify.com/` → `my-shop.myshopify.com`.
+/// `my-shop`, `my-shop.myshopify.com`, `https://My-Shop.myshopify.com/` → `my-shop.myshopify.com`
+/// (Shopify's client's normalisation, so both name a shop alike).
 pub(crate) fn shop_domain(shop: &str) -> Result<String, IngestError> {
-    let trimmed = shop
-        .trim()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_ascii_lowercase();
-    let handle = trimmed.strip_suffix(".myshopify.com").unwrap_or(&trimmed);
-    let valid = !handle.is_empty()
-        && handle.len() <= 100
-        && !handle.starts_with('-')
-        && handle
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
-        Ok(format!("{handle}.myshopify.com"))
-    } else {
-        Err(IngestError::InvalidShop {
-            shop: shop.chars().take(120).collect(),
-        })
-    }
+    strata_shopify::config::shop_domain(shop).map_err(|_| IngestError::InvalidShop {
+        shop: shop.chars().take(120).collect(),
+    })
 }
 
 const FIND_STORE_SQL: &str = "SELECT uid, default_sales_channel_uid, default_location_uid \
